@@ -1,0 +1,1 @@
+"""Command line (typer). Nothing in the library imports this package."""

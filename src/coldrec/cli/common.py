@@ -1,0 +1,115 @@
+"""Edge helpers shared by CLI commands: raw ids in, readable recommendations out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from rich.console import Console
+from rich.table import Table
+
+from coldrec.data.dataset import Dataset
+from coldrec.errors import ConfigError
+from coldrec.models.base import Recommender
+from coldrec.models.registry import ModelSpec
+
+__all__ = ["Shopper", "parse_ks", "parse_params", "recommend_for", "recommendation_table"]
+
+
+def parse_ks(text: str) -> list[int]:
+    """``"10,20"`` → ``[10, 20]`` (each ≥ 1)."""
+    try:
+        ks = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError as exc:
+        raise ConfigError(f"--k must be comma-separated integers, not {text!r}") from exc
+    if not ks or ks[0] < 1:
+        raise ConfigError(f"--k needs positive cut-offs, not {text!r}")
+    return ks
+
+
+def _value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_params(items: Sequence[str]) -> dict[str, Any]:
+    """``["lam=500", "similarity=bm25"]`` → ``{"lam": 500, "similarity": "bm25"}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise ConfigError(f"parameters are NAME=VALUE, not {part!r}")
+            key, value = part.split("=", 1)
+            out[key.strip()] = _value(value.strip())
+    return out
+
+
+def grid_with(spec: ModelSpec, fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The model's grid with the ``fixed`` parameters pinned (their axes removed)."""
+    valid = set(spec.cls._param_names())
+    unknown = sorted(set(fixed) - valid)
+    if unknown:
+        raise ConfigError(f"{spec.name} has no parameter {', '.join(unknown)}; "
+                          f"valid: {', '.join(sorted(valid))}")
+    return [{**cfg, **fixed} for cfg in
+            ModelSpec(spec.name, spec.cls, spec.description,
+                      {k: v for k, v in spec.grid.items() if k not in fixed}).configs()]
+
+
+@dataclass
+class Shopper:
+    """A shopper as the shop knows them: an id (maybe new), attributes, recent items."""
+
+    user_id: Any = None
+    attributes: Mapping[str, Any] | None = None
+    items: Sequence[Any] = ()
+
+
+def recommend_for(
+    model: Recommender, data: Dataset, shopper: Shopper, k: int = 10
+) -> pd.DataFrame:
+    """Top-``k`` for one shopper with raw ids; unknown ids get cold-start answers."""
+    user = data.users.lookup([shopper.user_id], unknown="unknown") if shopper.user_id is not None \
+        else np.asarray([-1])
+    history = None
+    if shopper.items:
+        idx = data.items.lookup(list(shopper.items), unknown="drop")
+        history = sp.csr_matrix((np.ones(len(idx), np.float32), (np.zeros(len(idx), int), idx)),
+                                shape=(1, data.n_items))
+    attributes = pd.DataFrame([dict(shopper.attributes)]) if shopper.attributes else None
+    ids, scores = model.recommend(user, k=k, history=history, attributes=attributes)
+    keep = ids[0] >= 0
+    items = ids[0][keep]
+    return pd.DataFrame({
+        "rank": np.arange(1, keep.sum() + 1),
+        "item_id": data.items.raw(items),
+        "score": scores[0][keep],
+        "product": [data.describe_item(int(i)) for i in items],
+    })
+
+
+def recommendation_table(frame: pd.DataFrame, title: str) -> Table:
+    """A rich table of :func:`recommend_for` output."""
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("item id")
+    table.add_column("product")
+    table.add_column("score", justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(str(row.rank), str(row.item_id), row.product, f"{row.score:.3g}")
+    return table
+
+
+# Reports are wide; when the output is not a terminal (a pipe, a CI log) use 120 columns.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True)

@@ -1,0 +1,192 @@
+"""The ``coldrec`` command line: inspect, evaluate, train, recommend, demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from coldrec.cli.common import (
+    Shopper,
+    console,
+    err_console,
+    grid_with,
+    parse_ks,
+    parse_params,
+    recommend_for,
+    recommendation_table,
+)
+from coldrec.data.builtin import BUILTIN_DATASETS, load
+from coldrec.errors import ColdrecError
+from coldrec.eval.protocols import PROTOCOLS
+from coldrec.eval.report import dataset_stats, plot_long_tail, result_rows
+from coldrec.eval.runner import run_protocol
+from coldrec.models.base import Recommender
+from coldrec.models.registry import MODELS, get_model_spec
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="coldrec — recommendations for new shoppers, new products and the long tail.",
+)
+
+DataOpt = Annotated[str, typer.Option("--data", "-d",
+                                      help=f"built-in name ({', '.join(BUILTIN_DATASETS)}) "
+                                           "or a dataset .toml file")]
+ModelOpt = Annotated[str, typer.Option("--model", "-m",
+                                       help=f"model name: {', '.join(MODELS)}")]
+ParamOpt = Annotated[list[str] | None, typer.Option(
+    "--params", "-p", help="fixed hyperparameters NAME=VALUE (repeatable or comma-separated)")]
+
+
+def _fail(exc: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def models() -> None:
+    """List the available models and their selection grids."""
+    table = Table(title="models")
+    table.add_column("name")
+    table.add_column("description")
+    table.add_column("grid searched on validation")
+    for spec in MODELS.values():
+        table.add_row(spec.name, spec.description,
+                      "; ".join(f"{k} ∈ {list(v)}" for k, v in spec.grid.items()) or "–")
+    console.print(table)
+
+
+@app.command()
+def inspect(
+    data: Annotated[str, typer.Argument(help="built-in name or dataset .toml file")],
+    plot: Annotated[Path | None, typer.Option(help="save the long-tail plot to this PNG")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Counts, sparsity, long-tail curve and cold-start shares of a dataset."""
+    try:
+        ds = load(data)
+    except ColdrecError as exc:
+        _fail(exc)
+    stats = dataset_stats(ds)
+    if plot is not None:
+        stats["plot"] = str(plot_long_tail(ds, plot))
+    if as_json:
+        typer.echo(json.dumps(stats))
+        return
+    table = Table(title=f"dataset {ds.name}", show_header=False)
+    for key, value in stats.items():
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        table.add_row(key.replace("_", " "), text)
+    console.print(table)
+
+
+@app.command()
+def evaluate(
+    data: DataOpt = "completejourney",
+    protocol: Annotated[str, typer.Option(help=f"one of {', '.join(PROTOCOLS)}")] = "P1",
+    model: ModelOpt = "itemknn",
+    params: ParamOpt = None,
+    k: Annotated[str, typer.Option("--k", help="cut-offs, e.g. 10,20")] = "10,20",
+    seed: Annotated[int, typer.Option(help="split and tie-rule seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Select on validation, refit once, and report test metrics of one model."""
+    try:
+        ks = parse_ks(k)
+        spec = get_model_spec(model)
+        grid = grid_with(spec, parse_params(params or []))
+        ds = load(data)
+        result = run_protocol(ds, protocol, spec.build, grid, ks, model_name=model, seed=seed,
+                              progress=progress and not as_json)
+    except ColdrecError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(result.to_json()))
+        return
+    rows = result_rows(result, ks)
+    table = Table(title=f"{result.protocol} on {result.dataset}: {model} "
+                        f"({result.configs} configs, selected by valid {result.selection_metric})")
+    for col in rows[0]:
+        table.add_column(col, justify="right" if col not in ("model", "task", "params") else
+                         "left")
+    for row in rows:
+        table.add_row(*[(f"{v:.2f}" if col.endswith(" s") else f"{v:.4f}")
+                        if isinstance(v, float) else str(v) for col, v in row.items()])
+    console.print(table)
+
+
+def _fit_or_load(ds_name: str, model: str, params: list[str] | None,
+                 load_dir: Path | None) -> tuple[Any, Recommender]:
+    ds = load(ds_name)
+    if load_dir is not None:
+        return ds, Recommender.load(load_dir)
+    spec = get_model_spec(model)
+    return ds, spec.build(**parse_params(params or [])).fit(ds)
+
+
+@app.command()
+def train(
+    data: DataOpt = "completejourney",
+    model: ModelOpt = "itemknn",
+    params: ParamOpt = None,
+    out: Annotated[Path, typer.Option(help="folder to save the model in")] = Path("model"),
+) -> None:
+    """Fit a model on all of a dataset and save it (``config.json`` + ``state.npz``)."""
+    try:
+        _, fitted = _fit_or_load(data, model, params, None)
+        fitted.save(out)
+    except ColdrecError as exc:
+        _fail(exc)
+    console.print(f"saved {fitted!r} to {out}")
+
+
+@app.command()
+def recommend(
+    user: Annotated[str | None, typer.Option(help="raw user id (unknown ids get cold-start "
+                                                  "answers)")] = None,
+    data: DataOpt = "completejourney",
+    model: ModelOpt = "itemknn",
+    params: ParamOpt = None,
+    load_dir: Annotated[Path | None, typer.Option("--load", help="a model saved by `train`")]
+    = None,
+    attr: Annotated[list[str] | None, typer.Option(help="attribute NAME=VALUE of the shopper")]
+    = None,
+    item: Annotated[list[str] | None, typer.Option(help="raw id of an item the shopper just "
+                                                        "touched (repeatable)")] = None,
+    k: Annotated[int, typer.Option("--k", help="how many items")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Recommendations for one shopper, with product descriptions."""
+    try:
+        ds, fitted = _fit_or_load(data, model, params, load_dir)
+        attributes = {key: str(v) for key, v in parse_params(attr or []).items()}
+        frame = recommend_for(fitted, ds, Shopper(user, attributes or None, item or ()), k=k)
+    except ColdrecError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(frame.to_json(orient="records"))
+        return
+    console.print(recommendation_table(frame, f"{type(fitted).__name__} for shopper {user}"))
+
+
+@app.command()
+def demo(
+    quick: Annotated[bool, typer.Option(help="smaller grid (for tests)")] = False,
+) -> None:
+    """Train, evaluate and show recommendations on the built-in Complete Journey data."""
+    from coldrec.cli.demo import run_demo
+
+    try:
+        run_demo(console, quick=quick)
+    except ColdrecError as exc:
+        _fail(exc)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(sys.argv[1:])

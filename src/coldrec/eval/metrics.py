@@ -1,0 +1,172 @@
+"""Ranking and beyond-accuracy metrics, vectorised over users.
+
+Definitions (PROTOCOLS.md), for a user with truth set T and top-k list L:
+
+* ``recall@k`` = |L ∩ T| / |T| (not divided by min(k, |T|));
+* ``ndcg@k`` — binary gains, DCG = Σ 1/log2(rank+1) over hits, IDCG over min(k, |T|);
+* ``hit@k`` = 1 if any hit; ``precision@k`` = |L ∩ T| / k;
+* ``mrr@k`` = 1 / rank of the first hit (0 without a hit in the top k);
+* ``map@k`` = Σ_{hits at rank r} precision@r / min(k, |T|);
+* ``coverage@k`` — share of the candidate items that appear in at least one top-k list;
+* ``gini@k`` — Gini coefficient of how often each candidate item is recommended (zeros
+  included; 0 = even exposure, → 1 = one item everywhere);
+* ``avg_pop@k`` — mean popularity of recommended items (share of training users who
+  interacted with the item);
+* ``tail_share@k`` — share of recommended slots that hold tail items;
+* ``tail_recall@k`` — recall restricted to truth items outside the head (the top 20 % of items
+  by training count, ties: lower index is more popular), averaged over users with ≥ 1 such
+  item.
+
+Per-user metrics are averaged over the evaluated users (users with at least one truth item).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "ACCURACY_METRICS",
+    "BEYOND_METRICS",
+    "gini",
+    "head_items",
+    "hit_matrix",
+    "ranking_metrics",
+    "round_half_up",
+]
+
+ACCURACY_METRICS = ("recall", "ndcg", "hit", "precision", "mrr", "map")
+BEYOND_METRICS = ("coverage", "gini", "avg_pop", "tail_share", "tail_recall")
+
+
+def round_half_up(x: float) -> int:
+    """``floor(x + 0.5)`` — the rounding used by every split size."""
+    return int(np.floor(x + 0.5))
+
+
+def head_items(item_counts: np.ndarray, share: float = 0.2) -> np.ndarray:
+    """Boolean mask of the head: the top ``round_half_up(share·n)`` items by count,
+    sorted by count descending with a stable sort (equal counts: lower index first)."""
+    n = len(item_counts)
+    order = np.argsort(-np.asarray(item_counts, dtype=np.float64), kind="stable")
+    mask = np.zeros(n, dtype=bool)
+    mask[order[: round_half_up(share * n)]] = True
+    return mask
+
+
+def hit_matrix(rec_ids: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
+    """``hits[u, r]`` is True when the item at rank ``r`` of user ``u`` is in the truth."""
+    truth = sp.csr_matrix(truth)
+    truth.sort_indices()
+    n_items = truth.shape[1]
+    rows = np.repeat(np.arange(truth.shape[0], dtype=np.int64), np.diff(truth.indptr))
+    truth_keys = rows * n_items + truth.indices.astype(np.int64)
+    rec = np.asarray(rec_ids, dtype=np.int64)
+    valid = rec >= 0
+    rec_keys = np.arange(rec.shape[0], dtype=np.int64)[:, None] * n_items + np.where(valid, rec, 0)
+    if len(truth_keys) == 0:
+        return np.zeros(rec.shape, dtype=bool)
+    pos = np.searchsorted(truth_keys, rec_keys)
+    pos = np.minimum(pos, len(truth_keys) - 1)
+    return (truth_keys[pos] == rec_keys) & valid
+
+
+def gini(counts: np.ndarray) -> float:
+    """Gini coefficient of non-negative counts (0 when all equal or all zero)."""
+    x = np.sort(np.asarray(counts, dtype=np.float64))
+    n = len(x)
+    total = x.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    index = np.arange(1, n + 1)
+    return float((2.0 * np.sum(index * x)) / (n * total) - (n + 1.0) / n)
+
+
+def ranking_metrics(
+    rec_ids: np.ndarray,
+    truth: sp.csr_matrix,
+    ks: Sequence[int],
+    *,
+    candidates: np.ndarray | None = None,
+    item_counts: np.ndarray | None = None,
+    n_train_users: int | None = None,
+    head: np.ndarray | None = None,
+    focus: np.ndarray | None = None,
+    focus_name: str = "focus",
+    metrics: Iterable[str] | None = None,
+) -> dict[str, float]:
+    """All metrics at every k in ``ks`` for top lists ``rec_ids`` (users × ≥max(ks)).
+
+    ``truth`` has one row per row of ``rec_ids``; rows without truth items are ignored.
+    ``candidates`` (item indices) is the shelf for coverage and Gini (default: all items).
+    ``item_counts`` (training count per item) enables ``avg_pop``; ``head`` (boolean mask)
+    enables ``tail_share`` and ``tail_recall``; ``focus`` (item indices) adds
+    ``<focus_name>_share@k``, the share of recommended slots holding those items.
+    """
+    truth = sp.csr_matrix(truth)
+    n_truth = np.diff(truth.indptr)
+    keep = n_truth > 0
+    rec = np.asarray(rec_ids)[keep]
+    truth = truth[keep]
+    n_truth = n_truth[keep].astype(np.float64)
+    n_items = truth.shape[1]
+    wanted = set(metrics) if metrics is not None else set(ACCURACY_METRICS + BEYOND_METRICS)
+    out: dict[str, float] = {}
+    if len(rec) == 0:
+        return out
+    hits = hit_matrix(rec, truth)
+    discounts = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))
+    cum_disc = np.concatenate([[0.0], np.cumsum(discounts)])
+    shelf = np.arange(n_items) if candidates is None else np.asarray(candidates, dtype=np.int64)
+    tail_truth = None
+    if head is not None:
+        tail_truth = truth.copy()
+        tail_truth.data = tail_truth.data * (~head[tail_truth.indices])
+        tail_truth.eliminate_zeros()
+    for k in ks:
+        h = hits[:, :k]
+        n_hit = h.sum(axis=1)
+        top = rec[:, :k]
+        if "recall" in wanted:
+            out[f"recall@{k}"] = float(np.mean(n_hit / n_truth))
+        if "ndcg" in wanted:
+            dcg = (h * discounts[:k]).sum(axis=1)
+            idcg = cum_disc[np.minimum(k, n_truth).astype(np.int64)]
+            out[f"ndcg@{k}"] = float(np.mean(dcg / idcg))
+        if "hit" in wanted:
+            out[f"hit@{k}"] = float(np.mean(n_hit > 0))
+        if "precision" in wanted:
+            out[f"precision@{k}"] = float(np.mean(n_hit / k))
+        if "mrr" in wanted:
+            first = np.where(h.any(axis=1), h.argmax(axis=1) + 1, 0)
+            out[f"mrr@{k}"] = float(np.mean(np.where(first > 0, 1.0 / np.maximum(first, 1), 0)))
+        if "map" in wanted:
+            prec_at = np.cumsum(h, axis=1) / np.arange(1, k + 1)
+            out[f"map@{k}"] = float(np.mean((prec_at * h).sum(axis=1) / np.minimum(k, n_truth)))
+        valid = top[top >= 0]
+        counts = np.bincount(valid, minlength=n_items)[shelf]
+        if "coverage" in wanted:
+            out[f"coverage@{k}"] = float(np.mean(counts > 0)) if len(shelf) else 0.0
+        if "gini" in wanted:
+            out[f"gini@{k}"] = gini(counts)
+        if "avg_pop" in wanted and item_counts is not None and len(valid):
+            denom = float(n_train_users or max(1, np.max(item_counts)))
+            out[f"avg_pop@{k}"] = float(np.mean(np.asarray(item_counts)[valid]) / denom)
+        if head is not None and "tail_share" in wanted and len(valid):
+            out[f"tail_share@{k}"] = float(np.mean(~head[valid]))
+        if tail_truth is not None and "tail_recall" in wanted:
+            n_tail = np.diff(tail_truth.indptr)
+            users = n_tail > 0
+            if users.any():
+                tail_hits = hit_matrix(top[users], tail_truth[users]).sum(axis=1)
+                out[f"tail_recall@{k}"] = float(np.mean(tail_hits / n_tail[users]))
+            else:
+                out[f"tail_recall@{k}"] = 0.0
+        if focus is not None and len(valid):
+            mask = np.zeros(n_items, dtype=bool)
+            mask[np.asarray(focus, dtype=np.int64)] = True
+            out[f"{focus_name}_share@{k}"] = float(np.mean(mask[valid]))
+    out["users"] = len(rec)
+    return out

@@ -1,0 +1,169 @@
+"""Evaluate a model on a task, and run a whole protocol: select on valid, refit, test once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from coldrec.data.dataset import Dataset
+from coldrec.eval.metrics import head_items, ranking_metrics
+from coldrec.eval.protocols import EvalTask, Split, make_split
+from coldrec.models.base import Recommender
+from coldrec.models.ranking import tie_ranks
+from coldrec.progress import progress_bar
+
+__all__ = ["ProtocolResult", "TaskResult", "evaluate_task", "run_protocol"]
+
+
+def evaluate_task(
+    model: Recommender,
+    task: EvalTask,
+    ks: Sequence[int],
+    train: Dataset,
+    *,
+    seed: int = 0,
+    metrics: Sequence[str] | None = None,
+    head_counts: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Rank ``task`` with ``model`` (fitted on ``train``) and compute metrics at ``ks``.
+
+    Ties are broken by the protocol's tie order (``default_rng(seed)`` permutation). The
+    head (for the tail metrics) is the top 20 % of items by ``head_counts`` (default: the
+    training counts of ``train``); protocols pass the counts of their own train part so the
+    head is the same before and after the refit.
+    """
+    ids, _ = model.recommend(
+        task.users,
+        k=max(ks),
+        exclude_seen=task.exclude_seen,
+        candidates=task.candidates,
+        history=task.history,
+        exclude=task.exclude,
+        tie_rank=tie_ranks(train.n_items, seed),
+    )
+    counts = train.item_counts
+    return ranking_metrics(
+        ids,
+        task.truth,
+        ks,
+        candidates=task.candidates,
+        item_counts=counts,
+        n_train_users=int((train.user_counts > 0).sum()),
+        head=head_items(counts if head_counts is None else head_counts),
+        focus=task.focus,
+        focus_name=task.focus_name,
+        metrics=metrics,
+    )
+
+
+@dataclass
+class TaskResult:
+    """Outcome of one test task: chosen configuration, its validation score, test metrics."""
+
+    params: dict[str, Any]
+    valid: float
+    metrics: dict[str, float]
+    fit_seconds: float
+    eval_seconds: float
+    trainonly: dict[str, float] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "params": self.params,
+            "valid": self.valid,
+            "metrics": self.metrics,
+            "fit_seconds": round(self.fit_seconds, 3),
+            "eval_seconds": round(self.eval_seconds, 3),
+        }
+        if self.trainonly is not None:
+            out["test_trainonly"] = self.trainonly
+        return out
+
+
+@dataclass
+class ProtocolResult:
+    """All test tasks of one protocol run for one model."""
+
+    protocol: str
+    dataset: str
+    model: str
+    selection_metric: str
+    configs: int
+    tasks: dict[str, TaskResult] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        base = {"protocol": self.protocol, "dataset": self.dataset, "model": self.model,
+                "selection_metric": self.selection_metric, "configs": self.configs,
+                "info": self.info}
+        if list(self.tasks) == ["test"]:
+            return {**base, **self.tasks["test"].to_json()}
+        return {**base, "tasks": {name: t.to_json() for name, t in self.tasks.items()}}
+
+
+def run_protocol(
+    data: Dataset | Split,
+    protocol: str,
+    factory: Callable[..., Recommender],
+    grid: Sequence[Mapping[str, Any]] = ({},),
+    ks: Sequence[int] = (10, 20),
+    *,
+    model_name: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> ProtocolResult:
+    """Select a configuration from ``grid`` on validation, refit it, and test it once.
+
+    ``factory(**params)`` builds an unfitted model. Each test task uses the configuration
+    that scored best on its selection task (first best in grid order on ties). P1/P2 also
+    report the train-only selected model on test (``test_trainonly``, reference only).
+    """
+    split = data if isinstance(data, Split) else make_split(data, protocol, seed=seed)
+    metric, k_sel = split.selection_metric
+    key = f"{metric}@{k_sel}"
+    sel_train = split.selection.train
+    best: dict[str, tuple[float, int, Recommender | None]] = {}
+    configs = [dict(g) for g in grid] or [{}]
+    bar = progress_bar(total=len(configs), desc=f"{split.protocol} select {model_name or ''}",
+                       enabled=progress)
+    keep_models = {split.selected_by[t] for t in split.trainonly_tasks}
+    for idx, params in enumerate(configs):
+        model = factory(**params).fit(sel_train)
+        for name, task in split.selection.tasks.items():
+            score = evaluate_task(model, task, [k_sel], sel_train, seed=seed,
+                                  metrics=[metric]).get(key, 0.0)
+            if name not in best or score > best[name][0]:
+                best[name] = (score, idx, model if name in keep_models else None)
+        bar.update(1)
+    bar.close()
+
+    result = ProtocolResult(protocol=split.protocol, dataset=split.test.train.name.split(":")[0],
+                            model=model_name or type(factory).__name__,
+                            selection_metric=key, configs=len(configs), info=dict(split.info))
+    test_train = split.test.train
+    head = sel_train.item_counts  # the protocol's train part defines head and tail
+    fitted: dict[int, tuple[Recommender, float]] = {}
+    for name, task in split.test.tasks.items():
+        sel_name = split.selected_by[name]
+        valid_score, idx, sel_model = best[sel_name]
+        if idx not in fitted:
+            start = time.perf_counter()
+            model = factory(**configs[idx]).fit(test_train)
+            fitted[idx] = (model, time.perf_counter() - start)
+        model, fit_s = fitted[idx]
+        start = time.perf_counter()
+        metrics = evaluate_task(model, task, ks, test_train, seed=seed, head_counts=head)
+        eval_s = time.perf_counter() - start
+        trainonly = None
+        if name in split.trainonly_tasks and sel_model is not None:
+            trainonly = evaluate_task(sel_model, split.trainonly_tasks[name], ks, sel_train,
+                                      seed=seed, head_counts=head)
+        result.tasks[name] = TaskResult(params=configs[idx], valid=float(valid_score),
+                                        metrics=metrics, fit_seconds=fit_s,
+                                        eval_seconds=eval_s, trainonly=trainonly)
+    return result
+

@@ -1,0 +1,23 @@
+"""Models under one contract (:class:`Recommender`) and their registry."""
+
+from coldrec.models.base import MODEL_CLASSES, Recommender
+from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
+from coldrec.models.neighbors import EASE, ItemKNN
+from coldrec.models.ranking import tie_ranks, topk
+from coldrec.models.registry import MODELS, ModelSpec, get_model_spec, make_model
+
+__all__ = [
+    "EASE",
+    "MODELS",
+    "MODEL_CLASSES",
+    "ItemKNN",
+    "ModelSpec",
+    "Popularity",
+    "RandomRecommender",
+    "Recommender",
+    "SegmentPopularity",
+    "get_model_spec",
+    "make_model",
+    "tie_ranks",
+    "topk",
+]

@@ -1,0 +1,314 @@
+"""The one model contract every coldrec recommender obeys.
+
+Subclasses store hyperparameters in ``__init__`` (nothing else, the scikit-learn rule) and
+implement two methods:
+
+* ``_fit(data)`` — learn state from a :class:`~coldrec.data.Dataset`; learned attributes end
+  in ``_``;
+* ``_score(users, history, attributes)`` — scores of *all* items for a batch of users.
+
+The base class derives everything else: ``fit`` (common state, reset), ``score`` on any item
+subset, batched ``recommend`` with exclusion of seen items, candidate shelves and the tie
+rule, ``save``/``load`` as ``.npz`` + JSON (no pickle), parameter access and cloning.
+
+Users are internal indices. An index of ``-1`` (or one the model never saw) is an *unknown*
+user: it has no stored history, and ``history`` / ``attributes`` passed at query time describe
+it. ``history`` is a CSR matrix (one row per queried user, all items as columns) that
+replaces the stored history of those users: this is how first clicks are folded in without
+retraining. Users whose history is empty get the model's cold-start scores: the model's own
+when ``handles_cold_users`` is true, item popularity otherwise.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from coldrec.data.dataset import Dataset
+from coldrec.errors import ConfigError, DataError, NotFittedError
+from coldrec.models.ranking import tie_ranks, topk
+
+__all__ = ["MODEL_CLASSES", "Recommender", "as_csr"]
+
+#: Every concrete model class by name, filled as subclasses are defined (used by ``load``).
+MODEL_CLASSES: dict[str, type[Recommender]] = {}
+
+FORMAT_VERSION = 1
+SCORE_BATCH_CELLS = 2**24  # scores computed per batch: rows × items ≤ this
+
+
+def as_csr(matrix: Any, n_cols: int) -> sp.csr_matrix:
+    """A float32 CSR copy of ``matrix`` with ``n_cols`` columns."""
+    out = sp.csr_matrix(matrix, dtype=np.float32)
+    if out.shape[1] != n_cols:
+        raise DataError(f"history has {out.shape[1]} columns; the model knows {n_cols} items")
+    return out
+
+
+class Recommender(ABC):
+    """Base class of all models (see the module docstring for the contract)."""
+
+    #: True when ``_score`` gives meaningful scores to users without history.
+    handles_cold_users: ClassVar[bool] = False
+    #: Registry name of the model (``coldrec evaluate --model NAME``).
+    name: ClassVar[str] = "base"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not inspect.isabstract(cls):
+            MODEL_CLASSES[cls.__name__] = cls
+
+    # -- hyperparameters ---------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments of this model."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> Self:
+        """Change hyperparameters (takes effect at the next ``fit``)."""
+        valid = set(self._param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise ConfigError(f"{type(self).__name__} has no parameter {key!r}; "
+                                  f"valid: {', '.join(sorted(valid))}")
+            setattr(self, key, value)
+        return self
+
+    def clone(self, **params: Any) -> Self:
+        """An unfitted copy with the same (or overridden) hyperparameters."""
+        return type(self)(**{**self.get_params(), **params})
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, data: Dataset) -> Self:
+        """Learn from ``data`` (forgets anything learned before). Returns ``self``."""
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, key)
+        if data.n_interactions == 0:
+            raise DataError(f"cannot fit {type(self).__name__}: the dataset has no interactions")
+        seed = int(getattr(self, "random_state", 0) or 0)
+        self.n_users_ = int(data.n_users)
+        self.n_items_ = int(data.n_items)
+        self.history_ = data.matrix.astype(np.float32)
+        self.item_popularity_ = data.item_counts.astype(np.float32)
+        self.tie_rank_ = tie_ranks(data.n_items, seed)
+        self._fit(data)
+        return self
+
+    @abstractmethod
+    def _fit(self, data: Dataset) -> None:
+        """Learn the model's state from ``data`` (common state is already set)."""
+
+    @abstractmethod
+    def _score(
+        self, users: np.ndarray, history: sp.csr_matrix, attributes: pd.DataFrame | None
+    ) -> np.ndarray:
+        """Scores of all items for ``users`` given their ``history`` rows (users × items)."""
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "n_items_")
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(data) first")
+
+    # -- scoring -------------------------------------------------------------------------------
+    def user_history(self, users: np.ndarray, history: Any = None) -> sp.csr_matrix:
+        """History rows for ``users``: ``history`` when given, else the stored rows
+        (empty for unknown users)."""
+        self._check_fitted()
+        users = np.asarray(users, dtype=np.int64)
+        if history is not None:
+            hist = as_csr(history, self.n_items_)
+            if hist.shape[0] != len(users):
+                raise DataError(f"history has {hist.shape[0]} rows for {len(users)} users")
+            return hist
+        known = (users >= 0) & (users < self.n_users_)
+        rows = np.where(known, users, 0)
+        hist = self.history_[rows]
+        if not known.all():
+            hist = sp.diags(known.astype(np.float32)) @ hist
+            hist.eliminate_zeros()
+        return sp.csr_matrix(hist)
+
+    def score(
+        self,
+        users: Any,
+        items: Any = None,
+        *,
+        history: Any = None,
+        attributes: pd.DataFrame | None = None,
+    ) -> np.ndarray:
+        """Scores (float32, users × items) of ``items`` (all items when ``None``).
+
+        Unknown item indices score ``-inf`` (they can never be recommended).
+        """
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(users, dtype=np.int64))
+        hist = self.user_history(users, history)
+        if attributes is not None and len(attributes) != len(users):
+            raise DataError(f"attributes have {len(attributes)} rows for {len(users)} users")
+        out = np.asarray(self._score(users, hist, attributes), dtype=np.float32)
+        if not self.handles_cold_users:
+            cold = np.flatnonzero(np.diff(hist.indptr) == 0)
+            if len(cold):
+                out[cold] = self.item_popularity_[None, :]
+        if items is None:
+            return out
+        items = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        known = (items >= 0) & (items < self.n_items_)
+        picked = out[:, np.where(known, items, 0)]
+        picked[:, ~known] = -np.inf
+        return picked
+
+    def recommend(
+        self,
+        users: Any,
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        candidates: Any = None,
+        history: Any = None,
+        attributes: pd.DataFrame | None = None,
+        exclude: sp.csr_matrix | None = None,
+        tie_rank: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items for each user, as ``(item indices, scores)`` of shape (n, k).
+
+        ``exclude_seen`` removes each user's history (stored or given); ``candidates``
+        restricts the ranking to a set of items (a shelf); ``exclude`` is an extra CSR matrix
+        of items to leave out per user; ``tie_rank`` overrides the model's tie order (an
+        evaluation protocol fixes its own). Slots that cannot be filled hold ``-1``.
+        """
+        self._check_fitted()
+        users = np.atleast_1d(np.asarray(users, dtype=np.int64))
+        if k < 1:
+            raise ConfigError(f"k must be at least 1, not {k}")
+        allowed = None
+        if candidates is not None:
+            cand = np.asarray(candidates, dtype=np.int64)
+            cand = cand[(cand >= 0) & (cand < self.n_items_)]
+            allowed = np.zeros(self.n_items_, dtype=bool)
+            allowed[cand] = True
+        hist_all = self.user_history(users, history)
+        ids = np.empty((len(users), k), dtype=np.int64)
+        vals = np.empty((len(users), k), dtype=np.float64)
+        step = max(1, SCORE_BATCH_CELLS // max(1, self.n_items_))
+        for start in range(0, len(users), step):
+            sl = slice(start, start + step)
+            hist = hist_all[sl]
+            attr = attributes.iloc[sl] if attributes is not None else None
+            scores = self.score(users[sl], history=hist, attributes=attr).astype(np.float32)
+            if exclude_seen:
+                mask_rows(scores, hist)
+            if exclude is not None:
+                mask_rows(scores, exclude[sl])
+            if allowed is not None:
+                scores[:, ~allowed] = -np.inf
+            ids[sl], vals[sl] = topk(scores, k, self.tie_rank_ if tie_rank is None else tie_rank)
+        return ids, vals
+
+    # -- persistence ---------------------------------------------------------------------------
+    def _get_state(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+
+    def save(self, path: str | Path) -> Path:
+        """Save to a folder holding ``config.json`` and ``state.npz`` (no pickle)."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {}
+        scalars: dict[str, Any] = {}
+        for key, value in self._get_state().items():
+            if isinstance(value, np.ndarray):
+                if value.dtype == object:
+                    raise ConfigError(f"cannot save object array {key}")
+                arrays[key] = value
+            elif sp.issparse(value):
+                csr = sp.csr_matrix(value)
+                arrays[f"{key}__csr_data"] = csr.data
+                arrays[f"{key}__csr_indices"] = csr.indices
+                arrays[f"{key}__csr_indptr"] = csr.indptr
+                arrays[f"{key}__csr_shape"] = np.asarray(csr.shape, dtype=np.int64)
+            elif isinstance(value, bool | int | float | str | list | dict | type(None)):
+                scalars[key] = value
+            elif isinstance(value, np.generic):
+                scalars[key] = value.item()
+            else:
+                raise ConfigError(f"{type(self).__name__}.{key} of type {type(value).__name__} "
+                                  "cannot be saved; override _get_state")
+        config = {"format": FORMAT_VERSION, "class": type(self).__name__,
+                  "params": self.get_params(), "state": scalars}
+        (folder / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
+        np.savez_compressed(folder / "state.npz", **arrays)
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Load a model saved with :meth:`save` (any model class when called on the base)."""
+        folder = Path(path)
+        try:
+            config = json.loads((folder / "config.json").read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"cannot read model config: {exc}", source=str(folder)) from exc
+        klass = MODEL_CLASSES.get(config.get("class", ""))
+        if klass is None:
+            raise DataError(f"unknown model class {config.get('class')!r}", source=str(folder))
+        if cls is not Recommender and not issubclass(klass, cls):
+            raise DataError(f"saved model is a {klass.__name__}, not a {cls.__name__}",
+                            source=str(folder))
+        model = klass(**config["params"])
+        state: dict[str, Any] = dict(config.get("state", {}))
+        with np.load(folder / "state.npz", allow_pickle=False) as npz:
+            names = set(npz.files)
+            for key in names:
+                if "__csr_" in key:
+                    continue
+                state[key] = npz[key]
+            for key in {n.split("__csr_")[0] for n in names if "__csr_" in n}:
+                state[key] = sp.csr_matrix(
+                    (npz[f"{key}__csr_data"], npz[f"{key}__csr_indices"],
+                     npz[f"{key}__csr_indptr"]),
+                    shape=tuple(npz[f"{key}__csr_shape"]),
+                )
+        model._set_state(state)
+        return model
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+def mask_rows(scores: np.ndarray, rows: sp.csr_matrix) -> None:
+    """Set ``scores[i, j] = -inf`` wherever ``rows[i, j]`` is stored (in place)."""
+    rows = sp.csr_matrix(rows)
+    if rows.nnz == 0:
+        return
+    r = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
+    scores[r, rows.indices] = -np.inf
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
