@@ -16,6 +16,7 @@ from rich.table import Table
 
 from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
+from coldrec.eval.runner import ProtocolResult
 from coldrec.models.base import Recommender
 from coldrec.models.registry import ModelSpec
 
@@ -96,6 +97,33 @@ def recommend_for(
         "score": scores[0][keep],
         "product": [data.describe_item(int(i)) for i in items],
     })
+
+
+def metrics_table(result: ProtocolResult, ks: Sequence[int]) -> Table:
+    """Metrics as rows, one column per (task, k); chosen parameters and seconds on top."""
+    table = Table(title=f"{result.protocol} on {result.dataset}: {result.model} "
+                        f"({result.configs} configs, selected by valid "
+                        f"{result.selection_metric})", title_justify="left")
+    table.add_column("")
+    columns = [(name, k) for name in result.tasks for k in ks]
+    for name, k in columns:
+        table.add_column(f"{name} @{k}" if len(result.tasks) > 1 else f"@{k}", justify="right")
+    per_task = {name: t for name, t in result.tasks.items()}
+    table.caption = "chosen on validation: " + "; ".join(
+        f"{n}: " + (", ".join(f"{p}={v}" for p, v in t.params.items()) or "–")
+        for n, t in per_task.items())
+    table.caption_justify = "left"
+    table.add_row(f"valid {result.selection_metric}",
+                  *[f"{per_task[n].valid:.4f}" for n, _ in columns])
+    for metric in ("recall", "ndcg", "hit", "precision", "mrr", "map", "coverage", "gini",
+                   "avg_pop", "tail_share", "tail_recall", "cold_share"):
+        cells = [per_task[n].metrics.get(f"{metric}@{k}") for n, k in columns]
+        if any(c is not None for c in cells):
+            table.add_row(metric, *["–" if c is None else f"{c:.4f}" for c in cells])
+    table.add_row("fit s", *[f"{per_task[n].fit_seconds:.2f}" for n, _ in columns])
+    table.add_row("eval s", *[f"{per_task[n].eval_seconds:.2f}" for n, _ in columns])
+    table.add_row("users", *[str(per_task[n].metrics.get("users", 0)) for n, _ in columns])
+    return table
 
 
 def recommendation_table(frame: pd.DataFrame, title: str) -> Table:

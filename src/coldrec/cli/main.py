@@ -15,6 +15,7 @@ from coldrec.cli.common import (
     console,
     err_console,
     grid_with,
+    metrics_table,
     parse_ks,
     parse_params,
     recommend_for,
@@ -23,7 +24,7 @@ from coldrec.cli.common import (
 from coldrec.data.builtin import BUILTIN_DATASETS, load
 from coldrec.errors import ColdrecError
 from coldrec.eval.protocols import PROTOCOLS
-from coldrec.eval.report import dataset_stats, plot_long_tail, result_rows
+from coldrec.eval.report import dataset_stats, plot_long_tail
 from coldrec.eval.runner import run_protocol
 from coldrec.models.base import Recommender
 from coldrec.models.registry import MODELS, get_model_spec
@@ -109,16 +110,7 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(result.to_json()))
         return
-    rows = result_rows(result, ks)
-    table = Table(title=f"{result.protocol} on {result.dataset}: {model} "
-                        f"({result.configs} configs, selected by valid {result.selection_metric})")
-    for col in rows[0]:
-        table.add_column(col, justify="right" if col not in ("model", "task", "params") else
-                         "left")
-    for row in rows:
-        table.add_row(*[(f"{v:.2f}" if col.endswith(" s") else f"{v:.4f}")
-                        if isinstance(v, float) else str(v) for col, v in row.items()])
-    console.print(table)
+    console.print(metrics_table(result, ks))
 
 
 def _fit_or_load(ds_name: str, model: str, params: list[str] | None,

@@ -71,11 +71,11 @@ class TableSpec:
 def load_table(spec: TableSpec) -> pd.DataFrame:
     """Read one table and rename its columns to canonical names."""
     path = Path(spec.path)
+    fmt = spec.resolved_format()
     if not path.exists():
         raise DataError("file not found", source=str(path))
     if path.stat().st_size == 0:
         raise DataError("the file is empty", source=str(path))
-    fmt = spec.resolved_format()
     opts = dict(spec.read_options)
     try:
         if fmt == "csv":

@@ -66,7 +66,7 @@ def _check_ids(df: pd.DataFrame, column: str, source: str) -> pd.Series:
     ids = df[column]
     missing = ids.isna().to_numpy()
     if ids.dtype == object or pd.api.types.is_string_dtype(ids):
-        missing |= ids.astype(str).str.strip().eq("").to_numpy()
+        missing = missing | ids.astype(str).str.strip().eq("").to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0]) + 1
         raise DataError("id is empty", source=source, column=column, row=row)

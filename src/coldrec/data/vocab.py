@@ -124,8 +124,10 @@ class Vocabulary:
         known = idx != UNKNOWN
         if unknown == "error" and not known.all():
             first = int(np.flatnonzero(~known)[0])
+            bad = arr.ravel()[first]
+            bad = bad.item() if isinstance(bad, np.generic) else bad
             raise DataError(
-                f"unknown {self.name} {arr.ravel()[first]!r} (position {first}); "
+                f"unknown {self.name} {bad!r} (position {first}); "
                 f"{int((~known).sum())} unknown in all"
             )
         if unknown not in ("error", "unknown", "drop"):

@@ -1,0 +1,95 @@
+"""The command line, end to end (typer's runner, real data)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from coldrec.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def shop(tmp_path: Path) -> Path:
+    """A small shop dataset as files plus its TOML config."""
+    rows = []
+    for u in range(30):
+        for j in range(6):
+            if j != u % 6:
+                rows.append({"customer": f"c{u}", "sku": f"{'g' if u < 20 else 'k'}{j}",
+                             "ts": f"2024-03-{1 + j:02d}", "kind": "purchase"})
+    pd.DataFrame(rows).to_csv(tmp_path / "events.csv", index=False)
+    pd.DataFrame({"sku": [f"{p}{j}" for p in "gk" for j in range(6)],
+                  "name": [f"{'Garden' if p == 'g' else 'Kitchen'} thing {j}"
+                           for p in "gk" for j in range(6)]}).to_csv(tmp_path / "items.csv",
+                                                                     index=False)
+    cfg = tmp_path / "shop.toml"
+    cfg.write_text('[events]\npath = "events.csv"\ncolumns = { user_id = "customer", '
+                   'item_id = "sku", timestamp = "ts", event_type = "kind" }\n'
+                   '[catalog]\npath = "items.csv"\ncolumns = { item_id = "sku", '
+                   'title = "name" }\n')
+    return cfg
+
+
+def test_evaluate_json_on_a_toml_dataset(shop: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--data", str(shop), "--protocol", "P1",
+                                 "--model", "ease", "--params", "lam=5", "--k", "5,10",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["params"] == {"lam": 5} and doc["configs"] == 1
+    assert set(doc["metrics"]) >= {"ndcg@5", "ndcg@10", "recall@10", "coverage@10"}
+    assert doc["metrics"]["recall@5"] > 0.5  # the missing group items are easy to find
+
+
+def test_evaluate_tasks_json_for_multi_task_protocols(ml100k) -> None:
+    result = runner.invoke(app, ["evaluate", "--data", "ml-100k", "--protocol", "P4",
+                                 "--model", "popularity", "--k", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert set(doc["tasks"]) == {"zero-shot", "first-1", "first-3", "first-5"}
+    assert doc["tasks"]["zero-shot"]["metrics"]["ndcg@20"] == pytest.approx(0.4965, abs=5e-4)
+
+
+def test_evaluate_table(shop: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--data", str(shop), "--model", "itemknn",
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "ndcg@10" in result.stdout and "fit s" in result.stdout
+
+
+def test_recommend_known_unknown_and_with_clicks(shop: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "model"
+    out = runner.invoke(app, ["train", "--data", str(shop), "--model", "itemknn",
+                              "--out", str(saved)])
+    assert out.exit_code == 0, out.output
+    known = runner.invoke(app, ["recommend", "--data", str(shop), "--load", str(saved),
+                                "--user", "c1", "--k", "1", "--json"])
+    assert json.loads(known.stdout)[0]["item_id"] == "g1"  # the garden item c1 never bought
+    new = runner.invoke(app, ["recommend", "--data", str(shop), "--load", str(saved),
+                              "--user", "somebody-new", "--item", "k2", "--k", "3", "--json"])
+    recs = json.loads(new.stdout)
+    assert len(recs) == 3 and all(r["item_id"].startswith("k") for r in recs)
+    assert all("Kitchen" in r["product"] for r in recs)
+
+
+def test_inspect_with_plot(shop: Path, tmp_path: Path) -> None:
+    png = tmp_path / "tail.png"
+    result = runner.invoke(app, ["inspect", str(shop), "--plot", str(png), "--json"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.stdout)
+    assert stats["users"] == 30 and stats["items"] == 12
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_errors_exit_2_with_a_message(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--data", "nope", "--json"])
+    assert result.exit_code == 2 and "unknown dataset" in result.output
+    result = runner.invoke(app, ["evaluate", "--data", "completejourney", "--model", "ease",
+                                 "--params", "depth=3"])
+    assert result.exit_code == 2 and "no parameter depth" in result.output

@@ -1,0 +1,45 @@
+"""Item-KNN (cosine, BM25) and EASE under the contract, plus EASE's closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coldrec.data import Dataset
+from coldrec.errors import ConfigError
+from coldrec.models import EASE, ItemKNN, Recommender
+from tests.models.contract import RecommenderContract
+
+
+class TestItemKNNCosine(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return ItemKNN(neighbors=20, similarity="cosine")
+
+
+class TestItemKNNBM25(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return ItemKNN(neighbors=20, similarity="bm25")
+
+
+class TestEASE(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return EASE(lam=10.0)
+
+    def test_matches_closed_form(self, data: Dataset) -> None:
+        lam = 3.0
+        X = data.binary_matrix.toarray().astype(np.float64)
+        P = np.linalg.inv(X.T @ X + lam * np.eye(X.shape[1]))
+        B = np.eye(X.shape[1]) - P / np.diag(P)
+        model = EASE(lam=lam).fit(data)
+        np.testing.assert_allclose(model.weights_, B, atol=1e-5)
+        assert np.allclose(np.diag(model.weights_), 0)
+        np.testing.assert_allclose(model.score([4])[0], X[4] @ B, rtol=1e-4, atol=1e-5)
+
+    def test_refuses_huge_catalogs(self, data: Dataset) -> None:
+        with pytest.raises(ConfigError, match="dense"):
+            EASE(max_items=5).fit(data)
+
+
+def test_itemknn_rejects_unknown_similarity(blocks: Dataset) -> None:
+    with pytest.raises(ConfigError, match="cosine or bm25"):
+        ItemKNN(similarity="jaccard").fit(blocks)
