@@ -91,8 +91,10 @@ def result_rows(result: ProtocolResult, ks: Sequence[int]) -> list[dict[str, Any
     return rows
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, column: str = "") -> str:
     if isinstance(value, float):
+        if column.endswith(" s"):  # seconds
+            return f"{value:.2f}"
         return f"{value:.4f}" if abs(value) < 100 else f"{value:.0f}"
     return str(value)
 
@@ -113,8 +115,8 @@ def markdown_table(rows: Sequence[dict[str, Any]], bold_max: Sequence[str] = ())
         cells = []
         for c in cols:
             val = row.get(c, "")
-            text = _fmt(val)
-            if c in best and best[c] is not None and val == best[c]:
+            text = _fmt(val, c)
+            if c in best and best[c] and val == best[c]:
                 text = f"**{text}**"
             cells.append(text)
         lines.append("| " + " | ".join(cells) + " |")
