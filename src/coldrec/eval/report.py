@@ -34,7 +34,10 @@ def dataset_stats(data: Dataset) -> dict[str, Any]:
         "interactions_per_user_median": float(np.median(user_counts)),
         "interactions_per_item_median": float(np.median(data.item_counts)),
         "head_share_of_interactions": float(data.item_counts[head].sum() / total),
-        "top1pct_share_of_interactions": float(counts[: max(1, n_items // 100)].sum() / total),
+        # the long-tail curve in four points: share of interactions on the top x % of items
+        **{f"top{p}pct_share_of_interactions":
+           float(counts[: max(1, round(n_items * p / 100))].sum() / total)
+           for p in (1, 5, 20, 50)},
         "items_without_interactions": float(np.mean(data.item_counts == 0)),
         "items_with_at_most_3": float(np.mean(data.item_counts <= 3)),
         "users_without_interactions": float(np.mean(user_counts == 0)),
