@@ -29,7 +29,9 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check src tests benchmarks
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) benchmarks/protocols.py
+	$(PY) benchmarks/coldstart.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info

@@ -43,6 +43,16 @@ def block_frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return events, catalog, users
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Embeddings go to a per-run cache, never the user's; no progress bars in tests."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("COLDREC_CACHE", str(tmp_path_factory.mktemp("cache") / "embeddings.sqlite"))
+    mp.setenv("COLDREC_PROGRESS", "0")
+    yield
+    mp.undo()
+
+
 @pytest.fixture()
 def blocks() -> Dataset:
     events, catalog, users = block_frames()

@@ -7,7 +7,7 @@ import pytest
 
 from coldrec.data import Dataset
 from coldrec.errors import ConfigError
-from coldrec.models import EASE, ItemKNN, Recommender
+from coldrec.models import ALS, EASE, ItemKNN, Recommender
 from tests.models.contract import RecommenderContract
 
 
@@ -43,3 +43,16 @@ class TestEASE(RecommenderContract):
 def test_itemknn_rejects_unknown_similarity(blocks: Dataset) -> None:
     with pytest.raises(ConfigError, match="cosine or bm25"):
         ItemKNN(similarity="jaccard").fit(blocks)
+
+
+class TestALS(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return ALS(factors=2, regularization=1.0, iterations=15)
+
+    def test_fold_in_of_new_clicks_without_retraining(self, fitted: Recommender,
+                                                      data: Dataset) -> None:
+        click = data.matrix[0].copy()  # a garden shopper's history, as a new shopper
+        vec = fitted._fold_in(click)
+        np.testing.assert_allclose(vec[0], fitted.user_factors_[0], rtol=1e-5, atol=1e-6)
+        assert int(np.argmax(np.where(data.matrix[0].toarray()[0] > 0, -np.inf,
+                                      vec[0] @ fitted.item_factors_.T))) == 0

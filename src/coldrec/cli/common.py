@@ -62,9 +62,11 @@ def grid_with(spec: ModelSpec, fixed: Mapping[str, Any]) -> list[dict[str, Any]]
     if unknown:
         raise ConfigError(f"{spec.name} has no parameter {', '.join(unknown)}; "
                           f"valid: {', '.join(sorted(valid))}")
-    return [{**cfg, **fixed} for cfg in
-            ModelSpec(spec.name, spec.cls, spec.description,
-                      {k: v for k, v in spec.grid.items() if k not in fixed}).configs()]
+    unique: dict[str, dict[str, Any]] = {}
+    for cfg in spec.configs():
+        merged = {**cfg, **fixed}
+        unique.setdefault(json.dumps(merged, sort_keys=True, default=str), merged)
+    return list(unique.values())
 
 
 @dataclass
@@ -90,13 +92,7 @@ def recommend_for(
     attributes = pd.DataFrame([dict(shopper.attributes)]) if shopper.attributes else None
     ids, scores = model.recommend(user, k=k, history=history, attributes=attributes)
     keep = ids[0] >= 0
-    items = ids[0][keep]
-    return pd.DataFrame({
-        "rank": np.arange(1, keep.sum() + 1),
-        "item_id": data.items.raw(items),
-        "score": scores[0][keep],
-        "product": [data.describe_item(int(i)) for i in items],
-    })
+    return _frame(data, ids[0][keep], scores[0][keep])
 
 
 def metrics_table(result: ProtocolResult, ks: Sequence[int]) -> Table:
@@ -124,6 +120,29 @@ def metrics_table(result: ProtocolResult, ks: Sequence[int]) -> Table:
     table.add_row("eval s", *[f"{per_task[n].eval_seconds:.2f}" for n, _ in columns])
     table.add_row("users", *[str(per_task[n].metrics.get("users", 0)) for n, _ in columns])
     return table
+
+
+def search_for(model: Recommender, data: Dataset, query: str, *, user_id: Any = None,
+               k: int = 10) -> pd.DataFrame:
+    """Products for a text query with raw ids; personalised when ``user_id`` is given."""
+    if not hasattr(model, "search"):
+        raise ConfigError(f"{type(model).__name__} does not read text; use a text-aware model "
+                          "(hybrid, content-knn) for search")
+    user = None
+    if user_id is not None:
+        user = int(data.users.lookup([user_id], unknown="unknown")[0])
+    items, scores = model.search(query, k=k, user=user)
+    keep = items >= 0
+    return _frame(data, items[keep], scores[keep])
+
+
+def _frame(data: Dataset, items: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({
+        "rank": np.arange(1, len(items) + 1),
+        "item_id": data.items.raw(items),
+        "score": scores,
+        "product": [data.describe_item(int(i)) for i in items],
+    })
 
 
 def recommendation_table(frame: pd.DataFrame, title: str) -> Table:

@@ -20,14 +20,16 @@ from coldrec.cli.common import (
     parse_params,
     recommend_for,
     recommendation_table,
+    search_for,
 )
 from coldrec.data.builtin import BUILTIN_DATASETS, load
-from coldrec.errors import ColdrecError
+from coldrec.errors import ColdrecError, ConfigError
 from coldrec.eval.protocols import PROTOCOLS
 from coldrec.eval.report import dataset_stats, plot_long_tail
 from coldrec.eval.runner import run_protocol
 from coldrec.models.base import Recommender
 from coldrec.models.registry import MODELS, get_model_spec
+from coldrec.text.encoders import ENCODERS
 
 app = typer.Typer(
     add_completion=False,
@@ -42,6 +44,17 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m",
                                        help=f"model name: {', '.join(MODELS)}")]
 ParamOpt = Annotated[list[str] | None, typer.Option(
     "--params", "-p", help="fixed hyperparameters NAME=VALUE (repeatable or comma-separated)")]
+EncoderOpt = Annotated[str | None, typer.Option(
+    "--encoder", help=f"text encoder of text-aware models: {', '.join(ENCODERS)}")]
+
+
+def _fixed(spec_name: str, params: list[str] | None, encoder: str | None) -> dict[str, Any]:
+    fixed = parse_params(params or [])
+    if encoder is not None:
+        if "encoder" not in get_model_spec(spec_name).cls._param_names():
+            raise ConfigError(f"model {spec_name} does not read text; --encoder does not apply")
+        fixed["encoder"] = encoder
+    return fixed
 
 
 def _fail(exc: Exception) -> None:
@@ -90,8 +103,9 @@ def inspect(
 def evaluate(
     data: DataOpt = "completejourney",
     protocol: Annotated[str, typer.Option(help=f"one of {', '.join(PROTOCOLS)}")] = "P1",
-    model: ModelOpt = "itemknn",
+    model: ModelOpt = "hybrid",
     params: ParamOpt = None,
+    encoder: EncoderOpt = None,
     k: Annotated[str, typer.Option("--k", help="cut-offs, e.g. 10,20")] = "10,20",
     seed: Annotated[int, typer.Option(help="split and tie-rule seed")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
@@ -101,7 +115,7 @@ def evaluate(
     try:
         ks = parse_ks(k)
         spec = get_model_spec(model)
-        grid = grid_with(spec, parse_params(params or []))
+        grid = grid_with(spec, _fixed(model, params, encoder))
         ds = load(data)
         result = run_protocol(ds, protocol, spec.build, grid, ks, model_name=model, seed=seed,
                               progress=progress and not as_json)
@@ -114,24 +128,25 @@ def evaluate(
 
 
 def _fit_or_load(ds_name: str, model: str, params: list[str] | None,
-                 load_dir: Path | None) -> tuple[Any, Recommender]:
+                 load_dir: Path | None, encoder: str | None = None) -> tuple[Any, Recommender]:
     ds = load(ds_name)
     if load_dir is not None:
         return ds, Recommender.load(load_dir)
     spec = get_model_spec(model)
-    return ds, spec.build(**parse_params(params or [])).fit(ds)
+    return ds, spec.build(**_fixed(model, params, encoder)).fit(ds)
 
 
 @app.command()
 def train(
     data: DataOpt = "completejourney",
-    model: ModelOpt = "itemknn",
+    model: ModelOpt = "hybrid",
     params: ParamOpt = None,
+    encoder: EncoderOpt = None,
     out: Annotated[Path, typer.Option(help="folder to save the model in")] = Path("model"),
 ) -> None:
     """Fit a model on all of a dataset and save it (``config.json`` + ``state.npz``)."""
     try:
-        _, fitted = _fit_or_load(data, model, params, None)
+        _, fitted = _fit_or_load(data, model, params, None, encoder)
         fitted.save(out)
     except ColdrecError as exc:
         _fail(exc)
@@ -143,8 +158,9 @@ def recommend(
     user: Annotated[str | None, typer.Option(help="raw user id (unknown ids get cold-start "
                                                   "answers)")] = None,
     data: DataOpt = "completejourney",
-    model: ModelOpt = "itemknn",
+    model: ModelOpt = "hybrid",
     params: ParamOpt = None,
+    encoder: EncoderOpt = None,
     load_dir: Annotated[Path | None, typer.Option("--load", help="a model saved by `train`")]
     = None,
     attr: Annotated[list[str] | None, typer.Option(help="attribute NAME=VALUE of the shopper")]
@@ -156,7 +172,7 @@ def recommend(
 ) -> None:
     """Recommendations for one shopper, with product descriptions."""
     try:
-        ds, fitted = _fit_or_load(data, model, params, load_dir)
+        ds, fitted = _fit_or_load(data, model, params, load_dir, encoder)
         attributes = {key: str(v) for key, v in parse_params(attr or []).items()}
         frame = recommend_for(fitted, ds, Shopper(user, attributes or None, item or ()), k=k)
     except ColdrecError as exc:
@@ -165,6 +181,32 @@ def recommend(
         typer.echo(frame.to_json(orient="records"))
         return
     console.print(recommendation_table(frame, f"{type(fitted).__name__} for shopper {user}"))
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="what the shopper typed (any language the "
+                                              "encoder knows)")],
+    user: Annotated[str | None, typer.Option(help="personalise for this raw user id")] = None,
+    data: DataOpt = "completejourney",
+    model: ModelOpt = "hybrid",
+    params: ParamOpt = None,
+    encoder: EncoderOpt = None,
+    load_dir: Annotated[Path | None, typer.Option("--load", help="a model saved by `train`")]
+    = None,
+    k: Annotated[int, typer.Option("--k", help="how many items")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Products for a text query, optionally personalised for a shopper."""
+    try:
+        ds, fitted = _fit_or_load(data, model, params, load_dir, encoder)
+        frame = search_for(fitted, ds, query, user_id=user, k=k)
+    except ColdrecError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(frame.to_json(orient="records"))
+        return
+    console.print(recommendation_table(frame, f"search {query!r}"))
 
 
 @app.command()

@@ -256,7 +256,6 @@ def read_completejourney() -> Dataset:
     catalog = pd.DataFrame({
         "item_id": products["product_id"],
         "title": title,
-        "description": (title + " — " + category).str.strip(" —"),
         "category": category,
         "brand": clean(products["brand"]),
         "price": products["product_id"].map(unit_price),

@@ -105,6 +105,24 @@ class ProtocolResult:
         return {**base, "tasks": {name: t.to_json() for name, t in self.tasks.items()}}
 
 
+def _fit_key(model: Recommender) -> str:
+    """Identifies the fit: every parameter except the score-time ones."""
+    return repr(sorted((k, repr(v)) for k, v in model.get_params().items()
+                       if k not in type(model).score_params))
+
+
+def _fitted_for(factory: Callable[..., Recommender], params: dict[str, Any], train: Dataset,
+                cache: dict[str, Recommender]) -> Recommender:
+    """A model fitted with ``params``, reusing a fit that differs only in score-time params."""
+    model = factory(**params)
+    key = _fit_key(model)
+    if key in cache:
+        return cache[key].set_params(**params)
+    cache.clear()  # one fit in memory at a time: configs are visited grouped by fit
+    cache[key] = model.fit(train)
+    return model
+
+
 def run_protocol(
     data: Dataset | Split,
     protocol: str,
@@ -128,16 +146,28 @@ def run_protocol(
     sel_train = split.selection.train
     best: dict[str, tuple[float, int, Recommender | None]] = {}
     configs = [dict(g) for g in grid] or [{}]
+    cache: dict[str, Recommender] = {}
     bar = progress_bar(total=len(configs), desc=f"{split.protocol} select {model_name or ''}",
                        enabled=progress)
     keep_models = {split.selected_by[t] for t in split.trainonly_tasks}
-    for idx, params in enumerate(configs):
-        model = factory(**params).fit(sel_train)
+    used = set(split.selected_by.values())  # selection tasks some test task listens to
+    keys = [_fit_key(factory(**params)) for params in configs]
+    order = sorted(range(len(configs)), key=lambda i: keys.index(keys[i]))  # grouped by fit
+    for idx in order:
+        params = configs[idx]
+        model = _fitted_for(factory, params, sel_train, cache)
         for name, task in split.selection.tasks.items():
+            if name not in used:
+                continue
             score = evaluate_task(model, task, [k_sel], sel_train, seed=seed,
                                   metrics=[metric]).get(key, 0.0)
-            if name not in best or score > best[name][0]:
-                best[name] = (score, idx, model if name in keep_models else None)
+            if name not in best or score > best[name][0] or (
+                    score == best[name][0] and idx < best[name][1]):
+                kept = model.clone(**params) if name in keep_models else None
+                if kept is not None:  # a snapshot: the cached fit is re-parameterised later
+                    kept.__dict__.update({k: v for k, v in vars(model).items()
+                                          if k.endswith("_")})
+                best[name] = (score, idx, kept)
         bar.update(1)
     bar.close()
 

@@ -2,14 +2,21 @@
 
 from coldrec.models.base import MODEL_CLASSES, Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
+from coldrec.models.content import ContentKNN
+from coldrec.models.factor import ALS, FactorModel
+from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import EASE, ItemKNN
 from coldrec.models.ranking import tie_ranks, topk
 from coldrec.models.registry import MODELS, ModelSpec, get_model_spec, make_model
 
 __all__ = [
+    "ALS",
     "EASE",
     "MODELS",
     "MODEL_CLASSES",
+    "ContentKNN",
+    "FactorModel",
+    "Hybrid",
     "ItemKNN",
     "ModelSpec",
     "Popularity",

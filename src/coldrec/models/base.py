@@ -59,6 +59,9 @@ class Recommender(ABC):
     handles_cold_users: ClassVar[bool] = False
     #: Registry name of the model (``coldrec evaluate --model NAME``).
     name: ClassVar[str] = "base"
+    #: Hyperparameters used only at scoring time: changing them needs no refit, so a grid
+    #: search fits once per combination of the other parameters.
+    score_params: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -104,11 +107,15 @@ class Recommender(ABC):
         seed = int(getattr(self, "random_state", 0) or 0)
         self.n_users_ = int(data.n_users)
         self.n_items_ = int(data.n_items)
-        self.history_ = data.matrix.astype(np.float32)
+        self.history_ = self._history_matrix(data)
         self.item_popularity_ = data.item_counts.astype(np.float32)
         self.tie_rank_ = tie_ranks(data.n_items, seed)
         self._fit(data)
         return self
+
+    def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
+        """The stored history rows (default: the aggregated interaction weights)."""
+        return data.matrix.astype(np.float32)
 
     @abstractmethod
     def _fit(self, data: Dataset) -> None:
@@ -224,28 +231,46 @@ class Recommender(ABC):
             ids[sl], vals[sl] = topk(scores, k, self.tie_rank_ if tie_rank is None else tie_rank)
         return ids, vals
 
+    # -- growth ---------------------------------------------------------------------------
+    def _grow_items(self, n_new: int) -> np.ndarray:
+        """Make room for ``n_new`` items appended after the known ones (no interactions yet);
+        returns their indices. Models with item state extend it in ``add_items``."""
+        self._check_fitted()
+        start = self.n_items_
+        self.n_items_ = start + int(n_new)
+        hist = sp.csr_matrix(self.history_)
+        self.history_ = sp.csr_matrix((hist.data, hist.indices, hist.indptr),
+                                      shape=(hist.shape[0], self.n_items_))
+        self.item_popularity_ = np.concatenate(
+            [self.item_popularity_, np.zeros(n_new, dtype=np.float32)])
+        self.tie_rank_ = np.concatenate([self.tie_rank_, np.arange(start, self.n_items_)])
+        return np.arange(start, self.n_items_)
+
     # -- persistence ---------------------------------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
 
-    def save(self, path: str | Path) -> Path:
-        """Save to a folder holding ``config.json`` and ``state.npz`` (no pickle)."""
-        self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
+    def _dump(self, prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Learned state as (arrays for the .npz, JSON-able scalars); nested models too."""
         arrays: dict[str, np.ndarray] = {}
         scalars: dict[str, Any] = {}
         for key, value in self._get_state().items():
-            if isinstance(value, np.ndarray):
+            name = prefix + key
+            if isinstance(value, Recommender):
+                sub_arrays, sub_scalars = value._dump(prefix=f"{name}.")
+                arrays.update(sub_arrays)
+                scalars[key] = {"__model__": type(value).__name__,
+                                "params": value.get_params(), "state": sub_scalars}
+            elif isinstance(value, np.ndarray):
                 if value.dtype == object:
-                    raise ConfigError(f"cannot save object array {key}")
-                arrays[key] = value
+                    value = value.astype(str)
+                arrays[name] = value
             elif sp.issparse(value):
                 csr = sp.csr_matrix(value)
-                arrays[f"{key}__csr_data"] = csr.data
-                arrays[f"{key}__csr_indices"] = csr.indices
-                arrays[f"{key}__csr_indptr"] = csr.indptr
-                arrays[f"{key}__csr_shape"] = np.asarray(csr.shape, dtype=np.int64)
+                arrays[f"{name}__csr_data"] = csr.data
+                arrays[f"{name}__csr_indices"] = csr.indices
+                arrays[f"{name}__csr_indptr"] = csr.indptr
+                arrays[f"{name}__csr_shape"] = np.asarray(csr.shape, dtype=np.int64)
             elif isinstance(value, bool | int | float | str | list | dict | type(None)):
                 scalars[key] = value
             elif isinstance(value, np.generic):
@@ -253,6 +278,14 @@ class Recommender(ABC):
             else:
                 raise ConfigError(f"{type(self).__name__}.{key} of type {type(value).__name__} "
                                   "cannot be saved; override _get_state")
+        return arrays, scalars
+
+    def save(self, path: str | Path) -> Path:
+        """Save to a folder holding ``config.json`` and ``state.npz`` (no pickle)."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays, scalars = self._dump()
         config = {"format": FORMAT_VERSION, "class": type(self).__name__,
                   "params": self.get_params(), "state": scalars}
         (folder / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
@@ -273,26 +306,37 @@ class Recommender(ABC):
         if cls is not Recommender and not issubclass(klass, cls):
             raise DataError(f"saved model is a {klass.__name__}, not a {cls.__name__}",
                             source=str(folder))
-        model = klass(**config["params"])
-        state: dict[str, Any] = dict(config.get("state", {}))
         with np.load(folder / "state.npz", allow_pickle=False) as npz:
-            names = set(npz.files)
-            for key in names:
-                if "__csr_" in key:
-                    continue
-                state[key] = npz[key]
-            for key in {n.split("__csr_")[0] for n in names if "__csr_" in n}:
-                state[key] = sp.csr_matrix(
-                    (npz[f"{key}__csr_data"], npz[f"{key}__csr_indices"],
-                     npz[f"{key}__csr_indptr"]),
-                    shape=tuple(npz[f"{key}__csr_shape"]),
-                )
-        model._set_state(state)
-        return model
+            arrays = {name: npz[name] for name in npz.files}
+        return _restore(klass, config["params"], config.get("state", {}), arrays, "")
 
     def _set_state(self, state: dict[str, Any]) -> None:
         for key, value in state.items():
             setattr(self, key, value)
+
+
+def _restore(klass: type[Recommender], params: dict[str, Any], scalars: dict[str, Any],
+             arrays: dict[str, np.ndarray], prefix: str) -> Recommender:
+    """Rebuild a model (and its nested models) from saved params, scalars and arrays."""
+    model = klass(**params)
+    state: dict[str, Any] = {}
+    for key, value in scalars.items():
+        if isinstance(value, dict) and "__model__" in value:
+            sub = MODEL_CLASSES[value["__model__"]]
+            state[key] = _restore(sub, value["params"], value["state"], arrays,
+                                  f"{prefix}{key}.")
+        else:
+            state[key] = value
+    own = {n[len(prefix):]: a for n, a in arrays.items()
+           if n.startswith(prefix) and "." not in n[len(prefix):]}
+    for key in [k for k in own if "__csr_" not in k]:
+        state[key] = own[key]
+    for key in {k.split("__csr_")[0] for k in own if "__csr_" in k}:
+        state[key] = sp.csr_matrix(
+            (own[f"{key}__csr_data"], own[f"{key}__csr_indices"], own[f"{key}__csr_indptr"]),
+            shape=tuple(own[f"{key}__csr_shape"]))
+    model._set_state(state)
+    return model
 
 
 def mask_rows(scores: np.ndarray, rows: sp.csr_matrix) -> None:

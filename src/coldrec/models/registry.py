@@ -10,6 +10,9 @@ from typing import Any
 from coldrec.errors import ConfigError
 from coldrec.models.base import Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
+from coldrec.models.content import ContentKNN
+from coldrec.models.factor import ALS
+from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import EASE, ItemKNN
 
 __all__ = ["MODELS", "ModelSpec", "expand_grid", "get_model_spec", "make_model"]
@@ -31,15 +34,24 @@ class ModelSpec:
     name: str
     cls: type[Recommender]
     description: str
-    grid: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    #: axes of a product grid, or a list of such (their union)
+    grid: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Sequence[Any]]] = field(
+        default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def build(self, **params: Any) -> Recommender:
         return self.cls(**{**self.defaults, **params})
 
     def configs(self) -> list[dict[str, Any]]:
-        return expand_grid(self.grid)
+        if isinstance(self.grid, Mapping):
+            return expand_grid(self.grid)
+        return [cfg for part in self.grid for cfg in expand_grid(part)]
 
+
+#: score-time blend axes of the hybrid (no refit needed to try them)
+HYBRID_BLEND: dict[str, list[float]] = {
+    "semantic_weight": [0.0, 0.5], "transfer_weight": [0.0, 0.5, 1.0],
+    "item_trust": [0.0, 5.0], "user_trust": [0.0, 1.0, 2.0, 5.0, 10.0]}
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
@@ -52,6 +64,16 @@ MODELS: dict[str, ModelSpec] = {
                   grid={"similarity": ["cosine", "bm25"], "neighbors": [20, 50, 100, 200]}),
         ModelSpec("ease", EASE, "closed-form linear item-item autoencoder (Steck 2019)",
                   grid={"lam": [1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]}),
+        ModelSpec("als", ALS, "implicit-feedback matrix factorisation (implicit), fold-in",
+                  grid={"factors": [64, 128], "regularization": [0.1, 1.0, 10.0, 100.0],
+                        "alpha": [1.0, 10.0, 40.0]}),
+        ModelSpec("content-knn", ContentKNN,
+                  "shoppers and products in one sentence-embedding space (+ TF-IDF)",
+                  grid={"profile": ["mean", "recency"], "lexical_weight": [0.0, 0.5, 1.0]}),
+        ModelSpec("hybrid", Hybrid,
+                  "collaborative + language-model transfer + attribute tower (default)",
+                  grid=[{"cf": ["ease"], "cf_lam": [50, 500, 5000], **HYBRID_BLEND},
+                        {"cf": ["itemknn"], "cf_neighbors": [50, 200], **HYBRID_BLEND}]),
     )
 }
 

@@ -1,0 +1,219 @@
+"""The default model: collaborative filtering and language-model signals in one ranking.
+
+Components, each z-scored per shopper over all items before they are combined:
+
+* **collaborative** — a warm-start model (EASE by default, item-KNN where the catalogue is too
+  big for EASE's dense matrix) over the shopper's history;
+* **content** — what the text says: TF-IDF cosine between the shopper's history and each
+  product (lexical), sentence-encoder cosine (semantic, ``semantic_weight``), and a
+  *collaborative transfer* (``transfer_weight``): a linear map learned on warm items that
+  takes text embeddings into collaborative space. It is the closed-form denoising linear
+  autoencoder in text space: ``M = argmin E‖R − (R̃E) M Eᵀ‖² + λ‖M‖²`` with item-dropout
+  ``p`` on the input R̃ (the DropoutNet idea, solved exactly), so a product with zero
+  interactions gets collaborative-quality scores from its text alone;
+* **prior** — a user tower: ridge regression from the shopper's attributes (one-hot
+  categories, binned numbers) to the items they interact with; with no attributes it is
+  popularity.
+
+Blend: per item, ``α = n_i / (n_i + item_trust)`` (training interactions of the item) mixes
+collaborative and content; per shopper, ``β = n_u / (n_u + user_trust)`` mixes that with the
+prior. Trust constants 0 mean "any evidence is trusted fully". All weights and trust
+constants are score-time parameters chosen on validation by the protocol runner.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from coldrec.data.dataset import Dataset
+from coldrec.errors import ConfigError
+from coldrec.models.attributes import AttributeEncoder
+from coldrec.models.base import Recommender
+from coldrec.models.content import TextItemsMixin, row_normalise, zscore
+from coldrec.models.neighbors import EASE, ItemKNN
+
+__all__ = ["Hybrid", "fit_transfer"]
+
+MEMO_BYTES = 1 << 30  # component scores kept per fitted model for grid searches
+
+
+def fit_transfer(matrix: sp.csr_matrix, embeddings: np.ndarray, lam: float = 1.0,
+                 lam_out: float = 10.0, dropout: float = 0.7) -> np.ndarray:
+    """Closed-form denoising linear map in text space (see the module docstring).
+
+    With ``A = R E`` (users × d) and item counts ``g``, the expected normal equations under
+    input dropout ``p`` give ``M = [(1-p)² AᵀA + p(1-p) Eᵀ diag(g) E + λI]⁻¹ (1-p) AᵀA
+    (EᵀE + λ_out I)⁻¹``; score(u, j) = (r_u E) M e_j.
+    """
+    X = np.asarray(embeddings, dtype=np.float64)
+    R = sp.csr_matrix(matrix, dtype=np.float64)
+    A = np.asarray(R @ X)
+    g = np.asarray(R.sum(axis=0)).ravel()
+    gram = A.T @ A
+    d = X.shape[1]
+    p = float(dropout)
+    lhs = (1 - p) ** 2 * gram + p * (1 - p) * (X * g[:, None]).T @ X + lam * np.eye(d)
+    left = np.linalg.solve(lhs, (1 - p) * gram)
+    right = np.linalg.inv(X.T @ X + lam_out * np.eye(d))
+    return (left @ right).astype(np.float32)
+
+
+class Hybrid(TextItemsMixin, Recommender):
+    """Collaborative + language-model hybrid with a user tower (the default model)."""
+
+    name: ClassVar[str] = "hybrid"
+    handles_cold_users: ClassVar[bool] = True
+    score_params: ClassVar[frozenset[str]] = frozenset(
+        {"semantic_weight", "transfer_weight", "item_trust", "user_trust"})
+
+    def __init__(self, cf: Literal["auto", "ease", "itemknn"] = "auto", cf_lam: float = 500.0,
+                 cf_neighbors: int = 100, encoder: str = "use-multilingual",
+                 template: str | None = None, semantic_weight: float = 0.5,
+                 transfer_weight: float = 0.5, transfer_lam: float = 1.0,
+                 transfer_dropout: float = 0.7, item_trust: float = 0.0,
+                 user_trust: float = 0.0, tower_lam: float = 100.0,
+                 ease_max_items: int = 20_000, cache: str | None = None,
+                 progress: bool = True, random_state: int = 0) -> None:
+        self.cf = cf
+        self.cf_lam = cf_lam
+        self.cf_neighbors = cf_neighbors
+        self.encoder = encoder
+        self.template = template
+        self.semantic_weight = semantic_weight
+        self.transfer_weight = transfer_weight
+        self.transfer_lam = transfer_lam
+        self.transfer_dropout = transfer_dropout
+        self.item_trust = item_trust
+        self.user_trust = user_trust
+        self.tower_lam = tower_lam
+        self.ease_max_items = ease_max_items
+        self.cache = cache
+        self.progress = progress
+        self.random_state = random_state
+
+    # -- fitting -------------------------------------------------------------------------------
+    def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
+        return data.binary_matrix.astype(np.float32)
+
+    def _fit(self, data: Dataset) -> None:
+        self.__dict__.pop("_memo", None)
+        kind = self.cf
+        if kind == "auto":
+            kind = "ease" if data.n_items <= self.ease_max_items else "itemknn"
+        if kind == "ease":
+            self.cf_model_: Recommender = EASE(lam=self.cf_lam, max_items=self.ease_max_items)
+        elif kind == "itemknn":
+            self.cf_model_ = ItemKNN(neighbors=int(self.cf_neighbors), similarity="cosine")
+        else:
+            raise ConfigError(f"cf must be auto, ease or itemknn, not {self.cf!r}")
+        self.cf_model_.fit(data)
+        self._fit_text(data)
+        self.transfer_ = fit_transfer(data.binary_matrix, self.item_embeddings_,
+                                      lam=self.transfer_lam, dropout=self.transfer_dropout)
+        self.item_counts_ = data.item_counts.astype(np.float32)
+        # the user tower: attributes → items (ridge, intercept unpenalised)
+        encoder = AttributeEncoder.fit(data.user_attributes)
+        self.attribute_encoder_ = encoder.to_json()
+        feats = encoder.transform(data.user_attributes, n_rows=data.n_users)
+        trained = np.flatnonzero(data.user_counts > 0)
+        F = feats[trained].astype(np.float64)
+        reg = float(self.tower_lam) * np.eye(F.shape[1])
+        reg[0, 0] = 0.0
+        target = sp.csr_matrix(data.binary_matrix[trained], dtype=np.float64)
+        rhs = np.asarray((target.T @ F).T)
+        self.tower_ = np.linalg.solve(F.T @ F + reg, rhs).astype(np.float32)
+        self.user_features_ = feats
+
+    def _after_add_items(self, n_new: int) -> None:
+        self.__dict__.pop("_memo", None)
+        self.item_counts_ = np.concatenate([self.item_counts_, np.zeros(n_new, np.float32)])
+        self.tower_ = np.hstack([self.tower_, np.zeros((self.tower_.shape[0], n_new),
+                                                        np.float32)])
+
+    # -- scoring -------------------------------------------------------------------------------
+    def _prior(self, users: np.ndarray, attributes: pd.DataFrame | None) -> np.ndarray:
+        known = (users >= 0) & (users < self.n_users_)
+        feats = np.zeros((len(users), self.tower_.shape[0]), dtype=np.float32)
+        feats[:, 0] = 1.0
+        feats[known] = self.user_features_[users[known]]
+        if attributes is not None:
+            given = attributes.notna().any(axis=1).to_numpy()
+            if given.any():
+                enc = AttributeEncoder.from_json(self.attribute_encoder_)
+                feats[given] = enc.transform(attributes.iloc[np.flatnonzero(given)])
+        return feats @ self.tower_
+
+    def component_scores(self, users: np.ndarray, history: sp.csr_matrix,
+                         attributes: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
+        """The components (collaborative, lexical, semantic, transfer, prior), each z-scored
+        per shopper.
+
+        Results are memoised per (users, history) within a memory budget, so a grid over
+        the score-time blend parameters computes them once.
+        """
+        key = None
+        if attributes is None:
+            key = (users.tobytes(), history.indptr.tobytes(), history.indices.tobytes(),
+                   self.n_items_)
+            memo = self.__dict__.setdefault("_memo", {})
+            if key in memo:
+                return memo[key]
+        comps = {name: zscore(value) for name, value in
+                 self._components(users, history, attributes).items()}
+        if key is not None:
+            size = sum(v.nbytes for v in comps.values())
+            used = sum(sum(v.nbytes for v in c.values()) for c in memo.values())
+            if used + size <= MEMO_BYTES:
+                memo[key] = comps
+        return comps
+
+    def _components(self, users: np.ndarray, history: sp.csr_matrix,
+                    attributes: pd.DataFrame | None) -> dict[str, np.ndarray]:
+        n_cf = self.cf_model_.n_items_
+        cf_hist = sp.csr_matrix(history[:, :n_cf])
+        cf = np.zeros((len(users), self.n_items_), dtype=np.float32)
+        cf[:, :n_cf] = self.cf_model_._score(users, cf_hist, None)
+        profile = row_normalise(history)
+        lexical = np.asarray((profile @ self.lexical_ @ self.lexical_.T).todense())
+        emb_profile = np.asarray(profile @ self.item_embeddings_)
+        semantic = emb_profile @ self.item_embeddings_.T
+        transfer = (np.asarray(history @ self.item_embeddings_) @ self.transfer_) \
+            @ self.item_embeddings_.T
+        return {"collaborative": cf, "lexical": lexical, "semantic": semantic,
+                "transfer": transfer, "prior": self._prior(users, attributes)}
+
+    def _score(self, users: np.ndarray, history: sp.csr_matrix,
+               attributes: pd.DataFrame | None) -> np.ndarray:
+        comps = self.component_scores(users, history, attributes)
+        content = comps["lexical"] + float(self.semantic_weight) * comps["semantic"] \
+            + float(self.transfer_weight) * comps["transfer"]
+        counts = self.item_counts_
+        alpha = (counts > 0).astype(np.float32) if self.item_trust <= 0 else \
+            counts / (counts + float(self.item_trust))
+        with_history = alpha * comps["collaborative"] + (1 - alpha) * zscore(content)
+        n_u = np.diff(history.indptr).astype(np.float32)[:, None]
+        beta = (n_u > 0).astype(np.float32) if self.user_trust <= 0 else \
+            n_u / (n_u + float(self.user_trust))
+        return beta * with_history + (1 - beta) * comps["prior"]
+
+    def explain(self, user: int, items: Any, history: Any = None,
+                attributes: pd.DataFrame | None = None) -> list[str]:
+        """The strongest signal behind each of ``items`` for ``user`` (for "why" texts)."""
+        users = np.asarray([user], dtype=np.int64)
+        hist = self.user_history(users, history)
+        comps = {k: v[0] for k, v in self.component_scores(users, hist, attributes).items()}
+        labels = {"collaborative": "shoppers like you bought it",
+                  "lexical": "matches words of items you bought",
+                  "semantic": "similar to items you bought",
+                  "transfer": "new arrival like items you bought",
+                  "prior": "popular with shoppers like you"}
+        out = []
+        for item in np.atleast_1d(np.asarray(items, dtype=np.int64)):
+            usable = [k for k in comps if hist.nnz or k == "prior"]
+            best = max(usable, key=lambda k: comps[k][item])
+            out.append(labels[best])
+        return out

@@ -1,0 +1,97 @@
+"""Turning catalog rows and shopper attributes into the texts that encoders read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from coldrec.data.dataset import Dataset
+
+__all__ = ["ItemTemplate", "item_texts", "price_bands", "user_texts"]
+
+DEFAULT_FIELDS = ("title", "brand", "category", "price_band", "description")
+BANDS = ("budget price", "mid-range price", "premium price")
+
+
+@dataclass(frozen=True)
+class ItemTemplate:
+    """Which catalog fields make an item's text, in order, joined by ``". "``.
+
+    Field names are catalog columns (``title``, ``brand``, ``category``, ``description`` or
+    any free attribute) or ``price_band`` (budget / mid-range / premium, by price terciles
+    over the catalog). ``description`` is cut to ``description_chars`` at a word boundary.
+    """
+
+    fields: tuple[str, ...] = DEFAULT_FIELDS
+    description_chars: int = 300
+
+    @classmethod
+    def parse(cls, spec: str | Sequence[str] | None) -> ItemTemplate:
+        """From ``"title+brand+category"`` (or a list of fields); ``None`` gives the default."""
+        if spec is None:
+            return cls()
+        fields = spec.split("+") if isinstance(spec, str) else list(spec)
+        return cls(fields=tuple(f.strip() for f in fields if f.strip()))
+
+    def describe(self) -> str:
+        return "+".join(self.fields)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return cut[:space] if space > limit // 2 else cut
+
+
+def price_bands(prices: pd.Series) -> pd.Series:
+    """``budget / mid-range / premium price`` by terciles of the known prices."""
+    known = prices.dropna()
+    out = pd.Series("", index=prices.index, dtype=object)
+    if len(known) < 3:
+        return out
+    lo, hi = np.quantile(known.to_numpy(), [1 / 3, 2 / 3])
+    out[prices.notna() & (prices <= lo)] = BANDS[0]
+    out[prices.notna() & (prices > lo) & (prices <= hi)] = BANDS[1]
+    out[prices.notna() & (prices > hi)] = BANDS[2]
+    return out
+
+
+def item_texts(data: Dataset, template: ItemTemplate | None = None) -> list[str]:
+    """One text per item index (items without catalog data get their raw id)."""
+    template = template or ItemTemplate()
+    n = data.n_items
+    if data.catalog is None:
+        return [f"item {raw}" for raw in data.items.ids]
+    cat = data.catalog
+    columns: list[list[str]] = []
+    for field in template.fields:
+        if field == "price_band":
+            if "price" in cat.columns:
+                columns.append(price_bands(cat["price"]).tolist())
+            continue
+        if field not in cat.columns:
+            continue
+        values = cat[field].astype("string").fillna("").astype(str).str.strip()
+        if field == "description":
+            values = values.map(lambda t: _cut(t, template.description_chars))
+        columns.append(values.tolist())
+    texts = []
+    for i in range(n):
+        parts = [col[i] for col in columns if col[i]]
+        texts.append(". ".join(parts) if parts else f"item {data.items.ids[i]}")
+    return texts
+
+
+def user_texts(attributes: pd.DataFrame) -> list[str]:
+    """``"age: 35-44; income: 50-74K; …"`` per row; empty string when nothing is known."""
+    rows = []
+    for _, row in attributes.iterrows():
+        parts = [f"{col.replace('_', ' ')}: {val}" for col, val in row.items()
+                 if pd.notna(val) and str(val).strip() != ""]
+        rows.append("; ".join(parts))
+    return rows

@@ -1,0 +1,122 @@
+"""ContentKNN and the Hybrid under the contract, plus their cold-start behaviour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from coldrec.data import Dataset
+from coldrec.models import ContentKNN, Hybrid, Recommender
+from coldrec.models.hybrid import fit_transfer
+from tests.conftest import N_A, block_frames
+from tests.models.contract import RecommenderContract
+
+
+class TestContentKNN(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return ContentKNN(progress=False)
+
+
+class TestContentKNNRecency(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return ContentKNN(profile="recency", decay=0.5, lexical_weight=0.5, progress=False)
+
+
+class TestHybrid(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return Hybrid(cf_lam=10.0, progress=False)
+
+
+class TestHybridItemKNNWithTrust(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return Hybrid(cf="itemknn", cf_neighbors=20, item_trust=2.0, user_trust=1.0,
+                      progress=False)
+
+
+def shop_with_new_arrivals() -> Dataset:
+    """The block shop plus two products nobody has bought yet."""
+    events, catalog, users = block_frames()
+    catalog = pd.concat([catalog, pd.DataFrame({
+        "item_id": [2000, 2001],
+        "title": ["garden product new arrival", "kitchen product new arrival"],
+        "category": ["Home > Garden", "Home > Kitchen"], "brand": ["Acme", "Acme"],
+        "price": [3.0, 4.0]})], ignore_index=True)
+    return Dataset.from_frames(events, catalog, users)
+
+
+@pytest.mark.parametrize("model", [Hybrid(cf_lam=10.0, progress=False),
+                                   ContentKNN(progress=False)])
+def test_cold_items_are_ranked_by_their_text(model: Recommender) -> None:
+    data = shop_with_new_arrivals()
+    assert data.item_counts[-2:].tolist() == [0, 0]
+    model.fit(data)
+    new = np.array([data.n_items - 2, data.n_items - 1])
+    ids, _ = model.recommend([0, N_A + 1], k=1, candidates=new, exclude_seen=False)
+    assert ids[:, 0].tolist() == new.tolist()  # garden shopper → garden arrival, and kitchen
+
+
+def test_new_arrival_surfaces_on_the_mixed_shelf() -> None:
+    data = shop_with_new_arrivals()
+    model = Hybrid(cf_lam=10.0, progress=False).fit(data)
+    ids, _ = model.recommend([0], k=3)
+    assert data.n_items - 2 in ids[0]  # the garden arrival is in a garden shopper's top 3
+
+
+def test_add_items_from_text_alone(blocks: Dataset) -> None:
+    model = Hybrid(cf_lam=10.0, progress=False).fit(blocks)
+    before = model.score([0])[0]
+    new = model.add_items(["kitchen product deluxe. Home > Kitchen",
+                           "garden product deluxe. Home > Garden"])
+    assert new.tolist() == [blocks.n_items, blocks.n_items + 1]
+    scores = model.score([0, N_A + 1])
+    # known products keep their order (scores are re-standardised over the larger catalog)
+    assert np.argsort(-scores[0, : blocks.n_items], kind="stable").tolist() == \
+        np.argsort(-before, kind="stable").tolist()
+    ids, _ = model.recommend([0, N_A + 1], k=1, candidates=new)
+    assert ids[:, 0].tolist() == [new[1], new[0]]
+    found, _ = model.search("deluxe kitchen", k=1)
+    assert found[0] == new[0]
+
+
+def test_new_shopper_from_attributes_only(blocks: Dataset) -> None:
+    model = Hybrid(cf_lam=10.0, tower_lam=1.0, progress=False).fit(blocks)
+    attrs = pd.DataFrame({"group": ["B", "A"], "age": [40, 30]})
+    ids, _ = model.recommend([-1, -1], k=6, attributes=attrs)
+    assert set(ids[0].tolist()) == set(range(6, 12))  # kitchen shopper → kitchen items
+    assert set(ids[1].tolist()) == set(range(6))
+    # the same new shopper after one click: the click's group dominates
+    click = sp.csr_matrix(([1.0], ([0], [7])), shape=(1, blocks.n_items))
+    ids, _ = model.recommend([-1], k=3, history=click, attributes=attrs.iloc[[1]])
+    assert all(i >= 6 for i in ids[0])
+
+
+def test_search_is_personalised_when_a_user_is_given(blocks: Dataset) -> None:
+    model = Hybrid(cf_lam=10.0, progress=False).fit(blocks)
+    plain, _ = model.search("Acme product", k=3)
+    garden, _ = model.search("Acme product", k=3, user=1, personalisation=2.0)
+    kitchen, _ = model.search("Acme product", k=3, user=N_A + 2, personalisation=2.0)
+    assert all(i < 6 for i in garden) and all(i >= 6 for i in kitchen)
+    assert len(plain) == 3
+
+
+def test_explanations_name_a_signal(blocks: Dataset) -> None:
+    model = Hybrid(cf_lam=10.0, progress=False).fit(blocks)
+    reasons = model.explain(0, [0, 8])
+    assert len(reasons) == 2 and all(isinstance(r, str) and r for r in reasons)
+    assert model.explain(-1, [3]) == ["popular with shoppers like you"]
+
+
+def test_transfer_solves_the_denoising_normal_equations() -> None:
+    rng = np.random.default_rng(3)
+    R = sp.csr_matrix((rng.random((30, 12)) < 0.3).astype(float))
+    E = rng.standard_normal((12, 4))
+    lam, lam_out, p = 0.5, 2.0, 0.4
+    M = fit_transfer(R, E, lam=lam, lam_out=lam_out, dropout=p)
+    A = R.toarray() @ E
+    g = R.toarray().sum(axis=0)
+    lhs = (1 - p) ** 2 * A.T @ A + p * (1 - p) * E.T @ np.diag(g) @ E + lam * np.eye(4)
+    expected = np.linalg.solve(lhs, (1 - p) * A.T @ A) @ np.linalg.inv(E.T @ E
+                                                                        + lam_out * np.eye(4))
+    np.testing.assert_allclose(M, expected, rtol=1e-4, atol=1e-6)
