@@ -24,10 +24,10 @@ def shop(tmp_path: Path) -> Path:
                 rows.append({"customer": f"c{u}", "sku": f"{'g' if u < 20 else 'k'}{j}",
                              "ts": f"2024-03-{1 + j:02d}", "kind": "purchase"})
     pd.DataFrame(rows).to_csv(tmp_path / "events.csv", index=False)
-    pd.DataFrame({"sku": [f"{p}{j}" for p in "gk" for j in range(6)],
-                  "name": [f"{'Garden' if p == 'g' else 'Kitchen'} thing {j}"
-                           for p in "gk" for j in range(6)]}).to_csv(tmp_path / "items.csv",
-                                                                     index=False)
+    skus = [f"{p}{j}" for p in "gk" for j in range(6)] + ["g-new", "k-new"]
+    names = [f"{'Garden' if p == 'g' else 'Kitchen'} thing {j}" for p in "gk" for j in range(6)]
+    names += ["Garden thing, new arrival", "Kitchen thing, new arrival"]  # nobody bought yet
+    pd.DataFrame({"sku": skus, "name": names}).to_csv(tmp_path / "items.csv", index=False)
     cfg = tmp_path / "shop.toml"
     cfg.write_text('[events]\npath = "events.csv"\ncolumns = { user_id = "customer", '
                    'item_id = "sku", timestamp = "ts", event_type = "kind" }\n'
@@ -57,8 +57,8 @@ def test_evaluate_tasks_json_for_multi_task_protocols(ml100k) -> None:
 
 
 def test_evaluate_table(shop: Path) -> None:
-    result = runner.invoke(app, ["evaluate", "--data", str(shop), "--model", "itemknn",
-                                 "--no-progress"])
+    result = runner.invoke(app, ["evaluate", "--data", str(shop), "--model", "content-knn",
+                                 "--encoder", "e5-multilingual", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "ndcg@10" in result.stdout and "fit s" in result.stdout
 
@@ -78,12 +78,33 @@ def test_recommend_known_unknown_and_with_clicks(shop: Path, tmp_path: Path) -> 
     assert all("Kitchen" in r["product"] for r in recs)
 
 
+def test_new_products_and_shoppers_through_the_cli(shop: Path) -> None:
+    # a garden shopper gets the never-bought garden arrival before any kitchen product
+    out = runner.invoke(app, ["recommend", "--data", str(shop), "--model", "hybrid",
+                              "--params", "cf_lam=5,transfer_weight=1.0", "--user", "c1",
+                              "--k", "2", "--json"])
+    assert out.exit_code == 0, out.output
+    ids = [r["item_id"] for r in json.loads(out.stdout)]
+    assert ids[0] == "g1" and ids[1] == "g-new"
+    # a search phrase finds it too; a Chinese phrase finds the garden products
+    out = runner.invoke(app, ["search", "new garden thing", "--data", str(shop), "--k", "3",
+                              "--json"])
+    assert out.exit_code == 0, out.output
+    assert "g-new" in [r["item_id"] for r in json.loads(out.stdout)]
+    out = runner.invoke(app, ["search", "花园", "--data", str(shop), "--k", "3", "--json"])
+    assert all(r["item_id"].startswith("g") for r in json.loads(out.stdout))
+    # a new shopper after one kitchen click gets kitchen products
+    out = runner.invoke(app, ["recommend", "--data", str(shop), "--user", "nobody",
+                              "--item", "k3", "--k", "3", "--json"])
+    assert all(r["item_id"].startswith("k") for r in json.loads(out.stdout))
+
+
 def test_inspect_with_plot(shop: Path, tmp_path: Path) -> None:
     png = tmp_path / "tail.png"
     result = runner.invoke(app, ["inspect", str(shop), "--plot", str(png), "--json"])
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
-    assert stats["users"] == 30 and stats["items"] == 12
+    assert stats["users"] == 30 and stats["items"] == 14
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -112,14 +112,21 @@ def _fit_key(model: Recommender) -> str:
 
 
 def _fitted_for(factory: Callable[..., Recommender], params: dict[str, Any], train: Dataset,
-                cache: dict[str, Recommender]) -> Recommender:
-    """A model fitted with ``params``, reusing a fit that differs only in score-time params."""
+                cache: dict[str, Recommender],
+                validate: Callable[[Recommender], float] | None) -> Recommender:
+    """A model fitted with ``params``, reusing a fit that differs only in score-time params.
+
+    Models trained by epochs (``uses_validation``) get ``validate`` for early stopping.
+    """
     model = factory(**params)
     key = _fit_key(model)
     if key in cache:
         return cache[key].set_params(**params)
     cache.clear()  # one fit in memory at a time: configs are visited grouped by fit
-    cache[key] = model.fit(train)
+    if getattr(model, "uses_validation", False) and validate is not None:
+        cache[key] = model.fit(train, validate=validate)  # type: ignore[call-arg]
+    else:
+        cache[key] = model.fit(train)
     return model
 
 
@@ -139,12 +146,14 @@ def run_protocol(
     ``factory(**params)`` builds an unfitted model. Each test task uses the configuration
     that scored best on its selection task (first best in grid order on ties). P1/P2 also
     report the train-only selected model on test (``test_trainonly``, reference only).
+    Epoch-trained models stop early on the selection task and are refit for the chosen
+    number of epochs (``refit_params``), as the protocols prescribe.
     """
     split = data if isinstance(data, Split) else make_split(data, protocol, seed=seed)
     metric, k_sel = split.selection_metric
     key = f"{metric}@{k_sel}"
     sel_train = split.selection.train
-    best: dict[str, tuple[float, int, Recommender | None]] = {}
+    best: dict[str, tuple[float, int, Recommender | None, dict[str, Any]]] = {}
     configs = [dict(g) for g in grid] or [{}]
     cache: dict[str, Recommender] = {}
     bar = progress_bar(total=len(configs), desc=f"{split.protocol} select {model_name or ''}",
@@ -153,9 +162,15 @@ def run_protocol(
     used = set(split.selected_by.values())  # selection tasks some test task listens to
     keys = [_fit_key(factory(**params)) for params in configs]
     order = sorted(range(len(configs)), key=lambda i: keys.index(keys[i]))  # grouped by fit
+    first_task = next(n for n in split.selection.tasks if n in used)
+
+    def validate(m: Recommender) -> float:
+        return evaluate_task(m, split.selection.tasks[first_task], [k_sel], sel_train,
+                             seed=seed, metrics=[metric]).get(key, 0.0)
+
     for idx in order:
         params = configs[idx]
-        model = _fitted_for(factory, params, sel_train, cache)
+        model = _fitted_for(factory, params, sel_train, cache, validate)
         for name, task in split.selection.tasks.items():
             if name not in used:
                 continue
@@ -167,7 +182,8 @@ def run_protocol(
                 if kept is not None:  # a snapshot: the cached fit is re-parameterised later
                     kept.__dict__.update({k: v for k, v in vars(model).items()
                                           if k.endswith("_")})
-                best[name] = (score, idx, kept)
+                refit = model.refit_params() if hasattr(model, "refit_params") else {}
+                best[name] = (score, idx, kept, refit)
         bar.update(1)
     bar.close()
 
@@ -176,15 +192,17 @@ def run_protocol(
                             selection_metric=key, configs=len(configs), info=dict(split.info))
     test_train = split.test.train
     head = sel_train.item_counts  # the protocol's train part defines head and tail
-    fitted: dict[int, tuple[Recommender, float]] = {}
+    fitted: dict[str, tuple[Recommender, float]] = {}
     for name, task in split.test.tasks.items():
         sel_name = split.selected_by[name]
-        valid_score, idx, sel_model = best[sel_name]
-        if idx not in fitted:
+        valid_score, idx, sel_model, refit = best[sel_name]
+        chosen = {**configs[idx], **refit}
+        fit_id = repr(sorted(chosen.items()))
+        if fit_id not in fitted:
             start = time.perf_counter()
-            model = factory(**configs[idx]).fit(test_train)
-            fitted[idx] = (model, time.perf_counter() - start)
-        model, fit_s = fitted[idx]
+            model = factory(**chosen).fit(test_train)
+            fitted[fit_id] = (model, time.perf_counter() - start)
+        model, fit_s = fitted[fit_id]
         start = time.perf_counter()
         metrics = evaluate_task(model, task, ks, test_train, seed=seed, head_counts=head)
         eval_s = time.perf_counter() - start
@@ -192,7 +210,7 @@ def run_protocol(
         if name in split.trainonly_tasks and sel_model is not None:
             trainonly = evaluate_task(sel_model, split.trainonly_tasks[name], ks, sel_train,
                                       seed=seed, head_counts=head)
-        result.tasks[name] = TaskResult(params=configs[idx], valid=float(valid_score),
+        result.tasks[name] = TaskResult(params=chosen, valid=float(valid_score),
                                         metrics=metrics, fit_seconds=fit_s,
                                         eval_seconds=eval_s, trainonly=trainonly)
     return result

@@ -3,6 +3,7 @@
 from coldrec.models.base import MODEL_CLASSES, Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
 from coldrec.models.content import ContentKNN
+from coldrec.models.deep import LightGCN, MultVAE
 from coldrec.models.factor import ALS, FactorModel
 from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import EASE, ItemKNN
@@ -18,7 +19,9 @@ __all__ = [
     "FactorModel",
     "Hybrid",
     "ItemKNN",
+    "LightGCN",
     "ModelSpec",
+    "MultVAE",
     "Popularity",
     "RandomRecommender",
     "Recommender",

@@ -59,6 +59,10 @@ class Recommender(ABC):
     handles_cold_users: ClassVar[bool] = False
     #: Registry name of the model (``coldrec evaluate --model NAME``).
     name: ClassVar[str] = "base"
+    #: True when a new user given the same history (and attributes) as a known user gets
+    #: exactly that user's scores; False for models with learned per-user parameters whose
+    #: fold-in is an approximation (LightGCN).
+    fold_in_exact: ClassVar[bool] = True
     #: Hyperparameters used only at scoring time: changing them needs no refit, so a grid
     #: search fits once per combination of the other parameters.
     score_params: ClassVar[frozenset[str]] = frozenset()
@@ -207,12 +211,11 @@ class Recommender(ABC):
         users = np.atleast_1d(np.asarray(users, dtype=np.int64))
         if k < 1:
             raise ConfigError(f"k must be at least 1, not {k}")
-        allowed = None
+        shelf = None
         if candidates is not None:
-            cand = np.asarray(candidates, dtype=np.int64)
-            cand = cand[(cand >= 0) & (cand < self.n_items_)]
-            allowed = np.zeros(self.n_items_, dtype=bool)
-            allowed[cand] = True
+            shelf = np.unique(np.asarray(candidates, dtype=np.int64))
+            shelf = shelf[(shelf >= 0) & (shelf < self.n_items_)]
+        ties = self.tie_rank_ if tie_rank is None else tie_rank
         hist_all = self.user_history(users, history)
         ids = np.empty((len(users), k), dtype=np.int64)
         vals = np.empty((len(users), k), dtype=np.float64)
@@ -226,9 +229,11 @@ class Recommender(ABC):
                 mask_rows(scores, hist)
             if exclude is not None:
                 mask_rows(scores, exclude[sl])
-            if allowed is not None:
-                scores[:, ~allowed] = -np.inf
-            ids[sl], vals[sl] = topk(scores, k, self.tie_rank_ if tie_rank is None else tie_rank)
+            if shelf is None:
+                ids[sl], vals[sl] = topk(scores, k, ties)
+            else:  # rank the shelf only: fewer columns to partition
+                local, vals[sl] = topk(scores[:, shelf], k, ties[shelf])
+                ids[sl] = np.where(local >= 0, shelf[np.maximum(local, 0)], -1)
         return ids, vals
 
     # -- growth ---------------------------------------------------------------------------

@@ -106,3 +106,4 @@ class ALS(FactorModel):
         with threadpool_limits(limits=1, user_api="blas"):
             return np.asarray(solver.recalculate_user(np.arange(rows.shape[0]), rows),
                               dtype=np.float32)
+

@@ -38,7 +38,7 @@ from coldrec.models.neighbors import EASE, ItemKNN
 
 __all__ = ["Hybrid", "fit_transfer"]
 
-MEMO_BYTES = 1 << 30  # component scores kept per fitted model for grid searches
+MEMO_BYTES = 4 << 30  # component scores kept per fitted model for grid searches
 
 
 def fit_transfer(matrix: sp.csr_matrix, embeddings: np.ndarray, lam: float = 1.0,

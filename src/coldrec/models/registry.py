@@ -11,6 +11,7 @@ from coldrec.errors import ConfigError
 from coldrec.models.base import Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
 from coldrec.models.content import ContentKNN
+from coldrec.models.deep import LightGCN, MultVAE
 from coldrec.models.factor import ALS
 from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import EASE, ItemKNN
@@ -67,6 +68,10 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("als", ALS, "implicit-feedback matrix factorisation (implicit), fold-in",
                   grid={"factors": [64, 128], "regularization": [0.1, 1.0, 10.0, 100.0],
                         "alpha": [1.0, 10.0, 40.0]}),
+        ModelSpec("multvae", MultVAE, "variational autoencoder, multinomial likelihood (PyTorch)",
+                  grid={"latent": [64, 128], "dropout": [0.5], "batch_size": [256, 2048]}),
+        ModelSpec("lightgcn", LightGCN, "graph convolution over the user-item graph (PyTorch)",
+                  grid={"layers": [2, 3], "reg": [1e-5, 1e-4]}),
         ModelSpec("content-knn", ContentKNN,
                   "shoppers and products in one sentence-embedding space (+ TF-IDF)",
                   grid={"profile": ["mean", "recency"], "lexical_weight": [0.0, 0.5, 1.0]}),

@@ -1,0 +1,42 @@
+"""PyTorch models under the contract, and the shared training loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coldrec.data import Dataset
+from coldrec.models import LightGCN, MultVAE, Recommender
+from coldrec.models.training import DivergenceError
+from tests.models.contract import RecommenderContract
+
+
+class TestMultVAE(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return MultVAE(hidden=32, latent=8, epochs=150, anneal_steps=100, dropout=0.2,
+                       batch_size=20, learning_rate=1e-2, progress=False)
+
+
+class TestLightGCN(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return LightGCN(dim=8, layers=2, epochs=60, learning_rate=5e-2, batch_size=64,
+                        progress=False)
+
+
+def test_early_stopping_keeps_the_best_epoch(blocks: Dataset) -> None:
+    scores = iter([0.1, 0.3, 0.2, 0.25, 0.1, 0.05, 0.0, 0.0])
+    model = MultVAE(hidden=16, latent=4, epochs=8, patience=3, progress=False)
+    model.fit(blocks, validate=lambda m: next(scores))
+    assert model.best_epoch_ == 2 and len(model.valid_history_) == 5  # stopped after 3 worse
+    assert model.refit_params() == {"epochs": 2}
+
+
+def test_training_is_seeded(blocks: Dataset) -> None:
+    a = LightGCN(dim=8, epochs=5, progress=False, random_state=3).fit(blocks)
+    b = LightGCN(dim=8, epochs=5, progress=False, random_state=3).fit(blocks)
+    np.testing.assert_array_equal(a.score(np.arange(5)), b.score(np.arange(5)))
+
+
+def test_divergence_is_reported(blocks: Dataset) -> None:
+    with pytest.raises(DivergenceError, match="loss is nan at epoch"):
+        MultVAE(hidden=8, latent=2, epochs=3, learning_rate=1e30, progress=False).fit(blocks)
