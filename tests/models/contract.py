@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from coldrec.data import Dataset
 from coldrec.errors import NotFittedError
 from coldrec.models import Recommender
-from tests.conftest import block_frames, missing_item
+from tests.conftest import missing_item
 
 
 class RecommenderContract:
@@ -29,14 +29,8 @@ class RecommenderContract:
         """The known best unseen item of ``user`` (default: the group item they missed)."""
         return missing_item(user)
 
-    @pytest.fixture()
-    def data(self) -> Dataset:
-        events, catalog, users = block_frames()
-        return Dataset.from_frames(events, catalog, users, name="blocks")
-
-    @pytest.fixture()
-    def fitted(self, data: Dataset) -> Recommender:
-        return self.make_model().fit(data)
+    # fixtures `data` (the block shop) and `fitted` (one fit of make_model() per test
+    # class, which tests must not change) live in tests/models/conftest.py
 
     # -- lifecycle -------------------------------------------------------------------------
     def test_fit_returns_self_and_sets_state(self, data: Dataset) -> None:

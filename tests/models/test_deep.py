@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from coldrec.data import Dataset
-from coldrec.models import LightGCN, MultVAE, Recommender
+from coldrec.models import BPR, LightGCN, MultVAE, Recommender
 from coldrec.models.training import DivergenceError
 from tests.models.contract import RecommenderContract
 
@@ -40,3 +40,13 @@ def test_training_is_seeded(blocks: Dataset) -> None:
 def test_divergence_is_reported(blocks: Dataset) -> None:
     with pytest.raises(DivergenceError, match="loss is nan at epoch"):
         MultVAE(hidden=8, latent=2, epochs=3, learning_rate=1e30, progress=False).fit(blocks)
+
+
+class TestBPR(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return BPR(dim=4, epochs=200, learning_rate=1e-2, batch_size=64, progress=False)
+
+    def test_bpr_is_lightgcn_without_layers(self, data: Dataset) -> None:
+        model = BPR(dim=4, epochs=2, progress=False).fit(data)
+        assert model.layers == 0 and "layers" not in model.get_params()
+        assert model.item_layers_.shape[0] == 1

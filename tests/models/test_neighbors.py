@@ -7,7 +7,7 @@ import pytest
 
 from coldrec.data import Dataset
 from coldrec.errors import ConfigError
-from coldrec.models import ALS, EASE, ItemKNN, Recommender
+from coldrec.models import ALS, EASE, ItemKNN, Recommender, UserKNN
 from tests.models.contract import RecommenderContract
 
 
@@ -56,3 +56,18 @@ class TestALS(RecommenderContract):
         np.testing.assert_allclose(vec[0], fitted.user_factors_[0], rtol=1e-5, atol=1e-6)
         assert int(np.argmax(np.where(data.matrix[0].toarray()[0] > 0, -np.inf,
                                       vec[0] @ fitted.item_factors_.T))) == 0
+
+
+class TestUserKNN(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return UserKNN(neighbors=5)
+
+    def test_scores_are_similarity_weighted_votes(self, data: Dataset) -> None:
+        model = UserKNN(neighbors=2).fit(data)
+        X = data.binary_matrix.toarray()
+        cos = (X @ X.T) / np.sqrt(np.outer(X.sum(1), X.sum(1)))
+        np.fill_diagonal(cos, 0)
+        user = 3
+        top = np.argsort(-cos[user], kind="stable")[:2]
+        expected = cos[user, top] @ X[top]
+        np.testing.assert_allclose(model.score([user])[0], expected, rtol=1e-5, atol=1e-6)

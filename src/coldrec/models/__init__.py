@@ -3,15 +3,16 @@
 from coldrec.models.base import MODEL_CLASSES, Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
 from coldrec.models.content import ContentKNN
-from coldrec.models.deep import LightGCN, MultVAE
+from coldrec.models.deep import BPR, LightGCN, MultVAE
 from coldrec.models.factor import ALS, FactorModel
 from coldrec.models.hybrid import Hybrid
-from coldrec.models.neighbors import EASE, ItemKNN
+from coldrec.models.neighbors import EASE, ItemKNN, UserKNN
 from coldrec.models.ranking import tie_ranks, topk
 from coldrec.models.registry import MODELS, ModelSpec, get_model_spec, make_model
 
 __all__ = [
     "ALS",
+    "BPR",
     "EASE",
     "MODELS",
     "MODEL_CLASSES",
@@ -26,6 +27,7 @@ __all__ = [
     "RandomRecommender",
     "Recommender",
     "SegmentPopularity",
+    "UserKNN",
     "get_model_spec",
     "make_model",
     "tie_ranks",

@@ -15,7 +15,7 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models.base import Recommender
 
-__all__ = ["EASE", "ItemKNN"]
+__all__ = ["EASE", "ItemKNN", "UserKNN"]
 
 
 class ItemKNN(Recommender):
@@ -100,3 +100,50 @@ class EASE(Recommender):
             hist = hist.copy()
             hist.data[:] = 1.0
         return np.asarray(hist @ self.weights_, dtype=np.float32)
+
+
+class UserKNN(Recommender):
+    """User-based collaborative filtering with cosine similarity.
+
+    For each queried shopper, the ``neighbors`` most similar training users (cosine over
+    binary histories, the shopper themself excluded) vote for their items, weighted by
+    similarity. Similarities are computed per batch against the sparse training matrix and
+    cut to the top ``neighbors`` — there is no dense user×user matrix. New shoppers and
+    new clicks fold in directly: their given history is compared with everybody's.
+    """
+
+    name: ClassVar[str] = "userknn"
+    #: a known shopper never counts as their own neighbour; a new one with the same history
+    #: does count that shopper, so fold-in is close to, not equal to, the trained answer
+    fold_in_exact: ClassVar[bool] = False
+
+    def __init__(self, neighbors: int = 50, shrink: float = 0.0, random_state: int = 0) -> None:
+        self.neighbors = neighbors
+        self.shrink = shrink
+        self.random_state = random_state
+
+    def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
+        return data.binary_matrix.astype(np.float32)
+
+    def _fit(self, data: Dataset) -> None:
+        norms = np.sqrt(np.asarray(self.history_.sum(axis=1)).ravel())
+        self.user_norms_ = norms.astype(np.float32)
+
+    def _score(self, users: np.ndarray, history: sp.csr_matrix,
+               attributes: pd.DataFrame | None) -> np.ndarray:
+        train = self.history_
+        hist = sp.csr_matrix(history[:, : train.shape[1]], dtype=np.float32)
+        hist.data[:] = 1.0
+        overlap = np.asarray((hist @ train.T).todense(), dtype=np.float32)  # batch × users
+        q_norm = np.sqrt(np.asarray(hist.sum(axis=1)).ravel())
+        sims = overlap / (q_norm[:, None] * self.user_norms_[None, :] + float(self.shrink)
+                          + 1e-12)
+        known = (users >= 0) & (users < self.n_users_)
+        sims[np.flatnonzero(known), users[known]] = 0.0  # nobody is their own neighbour
+        k = min(int(self.neighbors), sims.shape[1])
+        if k < sims.shape[1]:
+            cut = np.argpartition(-sims, k - 1, axis=1)[:, k:]
+            np.put_along_axis(sims, cut, 0.0, axis=1)
+        out = np.zeros((len(users), self.n_items_), dtype=np.float32)
+        out[:, : train.shape[1]] = (sp.csr_matrix(sims) @ train).toarray()
+        return out

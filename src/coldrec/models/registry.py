@@ -11,10 +11,10 @@ from coldrec.errors import ConfigError
 from coldrec.models.base import Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
 from coldrec.models.content import ContentKNN
-from coldrec.models.deep import LightGCN, MultVAE
+from coldrec.models.deep import BPR, LightGCN, MultVAE
 from coldrec.models.factor import ALS
 from coldrec.models.hybrid import Hybrid
-from coldrec.models.neighbors import EASE, ItemKNN
+from coldrec.models.neighbors import EASE, ItemKNN, UserKNN
 
 __all__ = ["MODELS", "ModelSpec", "expand_grid", "get_model_spec", "make_model"]
 
@@ -63,11 +63,15 @@ MODELS: dict[str, ModelSpec] = {
                   "most popular items among users with the same attributes, with back-off"),
         ModelSpec("itemknn", ItemKNN, "item-item nearest neighbours (implicit), cosine or BM25",
                   grid={"similarity": ["cosine", "bm25"], "neighbors": [20, 50, 100, 200]}),
+        ModelSpec("userknn", UserKNN, "user-user nearest neighbours, cosine (sparse top-k)",
+                  grid={"neighbors": [20, 50, 100, 200]}),
         ModelSpec("ease", EASE, "closed-form linear item-item autoencoder (Steck 2019)",
                   grid={"lam": [1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]}),
         ModelSpec("als", ALS, "implicit-feedback matrix factorisation (implicit), fold-in",
                   grid={"factors": [64, 128], "regularization": [0.1, 1.0, 10.0, 100.0],
                         "alpha": [1.0, 10.0, 40.0]}),
+        ModelSpec("bpr", BPR, "matrix factorisation with the BPR pairwise loss (PyTorch)",
+                  grid={"dim": [64, 128], "learning_rate": [1e-3, 1e-2]}),
         ModelSpec("multvae", MultVAE, "variational autoencoder, multinomial likelihood (PyTorch)",
                   grid={"latent": [64, 128], "dropout": [0.5], "batch_size": [256, 2048]}),
         ModelSpec("lightgcn", LightGCN, "graph convolution over the user-item graph (PyTorch)",
