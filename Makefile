@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	$(PY) benchmarks/protocols.py
 	$(PY) benchmarks/coldstart.py
+	$(PY) benchmarks/collaborative.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info

@@ -70,8 +70,11 @@ def models() -> None:
     table.add_column("description")
     table.add_column("grid searched on validation")
     for spec in MODELS.values():
-        table.add_row(spec.name, spec.description,
-                      "; ".join(f"{k} ∈ {list(v)}" for k, v in spec.grid.items()) or "–")
+        grids = [spec.grid] if isinstance(spec.grid, dict) else list(spec.grid)
+        table.add_row(spec.name, spec.description, " | ".join(
+            "; ".join(f"{k} ∈ {list(v)}" for k, v in g.items()) for g in grids) or "–")
+    table.add_row("RETRIEVER+deepfm", "a retriever's candidates re-ranked by DeepFM "
+                  "(e.g. als+deepfm)", "candidates ∈ [100]; epochs by inner CTR log loss")
     console.print(table)
 
 

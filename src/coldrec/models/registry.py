@@ -88,7 +88,15 @@ MODELS: dict[str, ModelSpec] = {
 
 
 def get_model_spec(name: str) -> ModelSpec:
-    """The registered model called ``name``."""
+    """The registered model called ``name``; ``RETRIEVER+deepfm`` is a two-stage pipeline
+    (the retriever's candidates re-ranked by DeepFM)."""
+    if name.endswith("+deepfm"):
+        from coldrec.models.ranker import TwoStage
+
+        retriever = name[: -len("+deepfm")]
+        get_model_spec(retriever)  # must exist
+        return ModelSpec(name, TwoStage, f"{retriever} candidates re-ranked by DeepFM",
+                         grid={"candidates": [100]}, defaults={"retriever": retriever})
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
     return MODELS[name]
