@@ -15,7 +15,14 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models.base import Recommender
 
-__all__ = ["EASE", "ItemKNN", "UserKNN"]
+__all__ = ["EASE", "ItemKNN", "UserKNN", "binarized"]
+
+
+def binarized(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """A float32 CSR copy with every stored value set to 1."""
+    out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    out.data[:] = 1.0
+    return out
 
 
 class ItemKNN(Recommender):
@@ -54,10 +61,7 @@ class ItemKNN(Recommender):
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
-        hist = history
-        if self.binary:
-            hist = hist.copy()
-            hist.data[:] = 1.0
+        hist = binarized(history) if self.binary else history
         return np.asarray((hist @ self.similarity_).todense(), dtype=np.float32)
 
 
@@ -95,10 +99,7 @@ class EASE(Recommender):
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
-        hist = history
-        if self.binary:
-            hist = hist.copy()
-            hist.data[:] = 1.0
+        hist = binarized(history) if self.binary else history
         return np.asarray(hist @ self.weights_, dtype=np.float32)
 
 
@@ -132,8 +133,7 @@ class UserKNN(Recommender):
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
         train = self.history_
-        hist = sp.csr_matrix(history[:, : train.shape[1]], dtype=np.float32)
-        hist.data[:] = 1.0
+        hist = binarized(history[:, : train.shape[1]])
         overlap = np.asarray((hist @ train.T).todense(), dtype=np.float32)  # batch × users
         q_norm = np.sqrt(np.asarray(hist.sum(axis=1)).ravel())
         sims = overlap / (q_norm[:, None] * self.user_norms_[None, :] + float(self.shrink)
