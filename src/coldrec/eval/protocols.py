@@ -12,7 +12,8 @@ published splits bit for bit); the unit of splitting is the (user, item) pair.
 * **P2** — leave-one-out in time order: last = test, second-to-last = valid (n ≥ 3).
 * **P3** — 20 % of items are cold (all their interactions leave training); test ranks the
   cold shelf only (nothing excluded) and, as a second task, all items (train items
-  excluded); nested valid-cold items (20 % of the warm ones) for selection.
+  excluded); nested valid-cold items (20 % of the warm ones) for selection, each task
+  selected on its own validation counterpart.
 * **P4** — 20 % of users are cold; tasks ``zero-shot`` (attributes only, truth = all their
   interactions) and ``first-k`` (their k earliest interactions revealed as history and
   excluded, truth = the rest); nested valid-cold users for selection.
@@ -206,7 +207,7 @@ def split_p3(data: Dataset, seed: int = 0, share: float = 0.2) -> Split:
         protocol="P3",
         selection=Phase(sel_train, sel_tasks),
         test=Phase(test_train, test_tasks),
-        selected_by={"cold-shelf": "cold-shelf", "mixed-shelf": "cold-shelf"},
+        selected_by={"cold-shelf": "cold-shelf", "mixed-shelf": "mixed-shelf"},
         selection_metric=("ndcg", 20),
         info={"cold_items": len(cold), "valid_cold_items": len(valid_cold),
               "test_interactions": len(truth), "test_users": int(truth["user"].nunique()),
