@@ -16,9 +16,11 @@ Components, each z-scored per shopper over all items before they are combined:
   popularity.
 
 Blend: per item, ``α = n_i / (n_i + item_trust)`` (training interactions of the item) mixes
-collaborative and content; per shopper, ``β = n_u / (n_u + user_trust)`` mixes that with the
-prior. Trust constants 0 mean "any evidence is trusted fully". All weights and trust
-constants are score-time parameters chosen on validation by the protocol runner.
+collaborative and content; products without any interaction get ``new_item_boost`` on top
+(their content z-scores compete with heavy-tailed collaborative z-scores on a mixed shelf);
+per shopper, ``β = n_u / (n_u + user_trust)`` mixes that with the prior. Trust constants 0
+mean "any evidence is trusted fully". All weights, trust constants and the boost are
+score-time parameters chosen on validation by the protocol runner.
 """
 
 from __future__ import annotations
@@ -68,14 +70,15 @@ class Hybrid(TextItemsMixin, Recommender):
     name: ClassVar[str] = "hybrid"
     handles_cold_users: ClassVar[bool] = True
     score_params: ClassVar[frozenset[str]] = frozenset(
-        {"semantic_weight", "transfer_weight", "item_trust", "user_trust"})
+        {"semantic_weight", "transfer_weight", "item_trust", "user_trust", "new_item_boost"})
 
     def __init__(self, cf: Literal["auto", "ease", "itemknn"] = "auto", cf_lam: float = 500.0,
                  cf_neighbors: int = 100, encoder: str = "use-multilingual",
                  template: str | None = None, semantic_weight: float = 0.5,
                  transfer_weight: float = 0.5, transfer_lam: float = 1.0,
                  transfer_dropout: float = 0.7, item_trust: float = 0.0,
-                 user_trust: float = 0.0, tower_lam: float = 100.0,
+                 user_trust: float = 0.0, new_item_boost: float = 0.0,
+                 tower_lam: float = 100.0,
                  ease_max_items: int = 20_000, cache: str | None = None,
                  progress: bool = True, random_state: int = 0) -> None:
         self.cf = cf
@@ -89,6 +92,7 @@ class Hybrid(TextItemsMixin, Recommender):
         self.transfer_dropout = transfer_dropout
         self.item_trust = item_trust
         self.user_trust = user_trust
+        self.new_item_boost = new_item_boost
         self.tower_lam = tower_lam
         self.ease_max_items = ease_max_items
         self.cache = cache
@@ -195,6 +199,8 @@ class Hybrid(TextItemsMixin, Recommender):
         alpha = (counts > 0).astype(np.float32) if self.item_trust <= 0 else \
             counts / (counts + float(self.item_trust))
         with_history = alpha * comps["collaborative"] + (1 - alpha) * zscore(content)
+        if self.new_item_boost:  # items without interactions compete with heavy-tailed CF
+            with_history = with_history + float(self.new_item_boost) * (counts == 0)
         n_u = np.diff(history.indptr).astype(np.float32)[:, None]
         beta = (n_u > 0).astype(np.float32) if self.user_trust <= 0 else \
             n_u / (n_u + float(self.user_trust))

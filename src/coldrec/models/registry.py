@@ -52,7 +52,8 @@ class ModelSpec:
 #: score-time blend axes of the hybrid (no refit needed to try them)
 HYBRID_BLEND: dict[str, list[float]] = {
     "semantic_weight": [0.0, 0.5], "transfer_weight": [0.0, 0.5, 1.0],
-    "item_trust": [0.0, 5.0], "user_trust": [0.0, 1.0, 2.0, 5.0, 10.0]}
+    "item_trust": [0.0, 5.0], "user_trust": [0.0, 1.0, 2.0, 5.0, 10.0],
+    "new_item_boost": [0.0, 3.0]}
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
