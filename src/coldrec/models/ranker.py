@@ -290,11 +290,9 @@ class TwoStage(TorchRecommender):
                    if k.startswith("netw__")}
         super()._set_state({k: v for k, v in state.items() if not k.startswith("netw__")})
         self.net_state_ = weights
-        enc = AttributeEncoder.from_json(self.attribute_encoder_)
         n_features = weights["emb.weight"].shape[0]
         n_fields = len(self.user_offsets_) + len(self.item_offsets_)
         dense_dims = [1] + ([self.item_text_.shape[1]] if self.item_text_.shape[1] else [])
-        del enc
         self.net_ = DeepFMNet(n_features, n_fields, dense_dims, int(self.dim),
                               tuple(self.hidden or (128, 64)), float(self.dropout))
         self.net_.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in
