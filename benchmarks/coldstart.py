@@ -173,7 +173,8 @@ def bar_chart(results: dict[str, Any], metric: str, path: str, title: str) -> No
     ax.set_xticks(np.arange(len(tasks)) + 0.4 - width / 2, tasks)
     ax.set_ylabel(metric)
     ax.set_title(title)
-    ax.legend(fontsize=6, ncol=2)
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1),
+              frameon=False)
     fig.tight_layout()
     fig.savefig(IMG / path)
     plt.close(fig)
