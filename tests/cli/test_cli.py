@@ -38,11 +38,11 @@ def shop(tmp_path: Path) -> Path:
 
 def test_evaluate_json_on_a_toml_dataset(shop: Path) -> None:
     result = runner.invoke(app, ["evaluate", "--data", str(shop), "--protocol", "P1",
-                                 "--model", "ease", "--params", "lam=5", "--k", "5,10",
+                                 "--model", "ease", "--params", "lam=5,ips=0", "--k", "5,10",
                                  "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert doc["params"] == {"lam": 5} and doc["configs"] == 1
+    assert doc["params"] == {"lam": 5, "ips": 0} and doc["configs"] == 1
     assert set(doc["metrics"]) >= {"ndcg@5", "ndcg@10", "recall@10", "coverage@10"}
     assert doc["metrics"]["recall@5"] > 0.5  # the missing group items are easy to find
 

@@ -19,6 +19,7 @@ from coldrec.errors import ConfigError
 from coldrec.eval.runner import ProtocolResult
 from coldrec.models.base import Recommender
 from coldrec.models.registry import ModelSpec
+from coldrec.rerank import DEPTH_FACTOR, RerankContext, Reranker
 
 __all__ = ["Shopper", "parse_ks", "parse_params", "recommend_for", "recommendation_table"]
 
@@ -79,9 +80,12 @@ class Shopper:
 
 
 def recommend_for(
-    model: Recommender, data: Dataset, shopper: Shopper, k: int = 10
+    model: Recommender, data: Dataset, shopper: Shopper, k: int = 10, *,
+    rerank: Reranker | None = None, context: RerankContext | None = None,
 ) -> pd.DataFrame:
-    """Top-``k`` for one shopper with raw ids; unknown ids get cold-start answers."""
+    """Top-``k`` for one shopper with raw ids; unknown ids get cold-start answers.
+
+    With ``rerank`` (and its ``context``), ``DEPTH_FACTOR × k`` candidates are re-ranked."""
     user = data.users.lookup([shopper.user_id], unknown="unknown") if shopper.user_id is not None \
         else np.asarray([-1])
     history = None
@@ -90,7 +94,14 @@ def recommend_for(
         history = sp.csr_matrix((np.ones(len(idx), np.float32), (np.zeros(len(idx), int), idx)),
                                 shape=(1, data.n_items))
     attributes = pd.DataFrame([dict(shopper.attributes)]) if shopper.attributes else None
-    ids, scores = model.recommend(user, k=k, history=history, attributes=attributes)
+    depth = k * DEPTH_FACTOR if rerank is not None else k
+    ids, scores = model.recommend(user, k=depth, history=history, attributes=attributes)
+    if rerank is not None and context is not None:
+        known = history if history is not None else (
+            data.binary_matrix[user] if user[0] >= 0 else sp.csr_matrix((1, data.n_items)))
+        ctx = RerankContext(item_counts=context.item_counts, history=sp.csr_matrix(known),
+                            item_vectors=context.item_vectors, catalog=context.catalog)
+        ids, scores = rerank.rerank(ids, scores, k, ctx)
     keep = ids[0] >= 0
     return _frame(data, ids[0][keep], scores[0][keep])
 
@@ -112,7 +123,7 @@ def metrics_table(result: ProtocolResult, ks: Sequence[int]) -> Table:
     table.add_row(f"valid {result.selection_metric}",
                   *[f"{per_task[n].valid:.4f}" for n, _ in columns])
     for metric in ("recall", "ndcg", "hit", "precision", "mrr", "map", "coverage", "gini",
-                   "avg_pop", "tail_share", "tail_recall", "cold_share"):
+                   "avg_pop", "tail_share", "tail_recall", "ild", "cold_share"):
         cells = [per_task[n].metrics.get(f"{metric}@{k}") for n, k in columns]
         if any(c is not None for c in cells):
             table.add_row(metric, *["–" if c is None else f"{c:.4f}" for c in cells])

@@ -29,7 +29,9 @@ from coldrec.eval.report import dataset_stats, plot_long_tail
 from coldrec.eval.runner import run_protocol
 from coldrec.models.base import Recommender
 from coldrec.models.registry import MODELS, get_model_spec
+from coldrec.rerank import MMR, PRESETS, RERANKERS, Chain, RerankContext, Reranker, get_reranker
 from coldrec.text.encoders import ENCODERS
+from coldrec.text.templates import embed_items
 
 app = typer.Typer(
     add_completion=False,
@@ -46,6 +48,18 @@ ParamOpt = Annotated[list[str] | None, typer.Option(
     "--params", "-p", help="fixed hyperparameters NAME=VALUE (repeatable or comma-separated)")]
 EncoderOpt = Annotated[str | None, typer.Option(
     "--encoder", help=f"text encoder of text-aware models: {', '.join(ENCODERS)}")]
+RerankOpt = Annotated[str | None, typer.Option(
+    "--rerank", help="re-ranker NAME[:strength][,NAME[:strength]...] "
+                     f"({', '.join([*RERANKERS, *PRESETS])})")]
+
+
+def _item_vectors(ds: Any, rerank: Reranker | None, diversity: bool,
+                  encoder: str | None) -> Any:
+    """Text vectors when a re-ranker or the diversity metric needs them."""
+    stages = rerank.stages if isinstance(rerank, Chain) else [rerank]
+    if not diversity and not any(isinstance(s, MMR) for s in stages):
+        return None
+    return embed_items(ds, encoder or "use-multilingual")
 
 
 def _fixed(spec_name: str, params: list[str] | None, encoder: str | None) -> dict[str, Any]:
@@ -111,17 +125,27 @@ def evaluate(
     encoder: EncoderOpt = None,
     k: Annotated[str, typer.Option("--k", help="cut-offs, e.g. 10,20")] = "10,20",
     seed: Annotated[int, typer.Option(help="split and tie-rule seed")] = 0,
+    rerank: RerankOpt = None,
+    diversity: Annotated[bool, typer.Option(
+        "--diversity", help="also report intra-list diversity (encodes the catalog)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
-    """Select on validation, refit once, and report test metrics of one model."""
+    """Select on validation, refit once, and report accuracy and beyond-accuracy metrics
+    (coverage, Gini, popularity, tail share, TailRecall) of one model, optionally re-ranked."""
     try:
         ks = parse_ks(k)
         spec = get_model_spec(model)
         grid = grid_with(spec, _fixed(model, params, encoder))
+        reranker = get_reranker(rerank) if rerank else None
         ds = load(data)
+        vectors = _item_vectors(ds, reranker, diversity, encoder)
         result = run_protocol(ds, protocol, spec.build, grid, ks, model_name=model, seed=seed,
-                              progress=progress and not as_json)
+                              progress=progress and not as_json, rerank=reranker,
+                              item_vectors=vectors)
+        if rerank:
+            result.info["rerank"] = rerank
+            result.model = f"{model} → {rerank}"
     except ColdrecError as exc:
         _fail(exc)
     if as_json:
@@ -171,13 +195,20 @@ def recommend(
     item: Annotated[list[str] | None, typer.Option(help="raw id of an item the shopper just "
                                                         "touched (repeatable)")] = None,
     k: Annotated[int, typer.Option("--k", help="how many items")] = 10,
+    rerank: RerankOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Recommendations for one shopper, with product descriptions."""
     try:
+        reranker = get_reranker(rerank) if rerank else None
         ds, fitted = _fit_or_load(data, model, params, load_dir, encoder)
         attributes = {key: str(v) for key, v in parse_params(attr or []).items()}
-        frame = recommend_for(fitted, ds, Shopper(user, attributes or None, item or ()), k=k)
+        context = None
+        if reranker is not None:
+            context = RerankContext.from_dataset(
+                ds, item_vectors=_item_vectors(ds, reranker, False, encoder))
+        frame = recommend_for(fitted, ds, Shopper(user, attributes or None, item or ()), k=k,
+                              rerank=reranker, context=context)
     except ColdrecError as exc:
         _fail(exc)
     if as_json:

@@ -13,6 +13,8 @@ Definitions (PROTOCOLS.md), for a user with truth set T and top-k list L:
 * ``avg_pop@k`` — mean popularity of recommended items (share of training users who
   interacted with the item);
 * ``tail_share@k`` — share of recommended slots that hold tail items;
+* ``ild@k`` — intra-list diversity: mean pairwise cosine distance ``1 − cos`` between the
+  text vectors of the items in a list (needs ``item_vectors``);
 * ``tail_recall@k`` — recall restricted to truth items outside the head (the top 20 % of items
   by training count, ties: lower index is more popular), averaged over users with ≥ 1 such
   item.
@@ -27,33 +29,21 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from coldrec.rerank.popularity import head_items, round_half_up
+
 __all__ = [
     "ACCURACY_METRICS",
     "BEYOND_METRICS",
     "gini",
     "head_items",
     "hit_matrix",
+    "intra_list_diversity",
     "ranking_metrics",
     "round_half_up",
 ]
 
 ACCURACY_METRICS = ("recall", "ndcg", "hit", "precision", "mrr", "map")
-BEYOND_METRICS = ("coverage", "gini", "avg_pop", "tail_share", "tail_recall")
-
-
-def round_half_up(x: float) -> int:
-    """``floor(x + 0.5)`` — the rounding used by every split size."""
-    return int(np.floor(x + 0.5))
-
-
-def head_items(item_counts: np.ndarray, share: float = 0.2) -> np.ndarray:
-    """Boolean mask of the head: the top ``round_half_up(share·n)`` items by count,
-    sorted by count descending with a stable sort (equal counts: lower index first)."""
-    n = len(item_counts)
-    order = np.argsort(-np.asarray(item_counts, dtype=np.float64), kind="stable")
-    mask = np.zeros(n, dtype=bool)
-    mask[order[: round_half_up(share * n)]] = True
-    return mask
+BEYOND_METRICS = ("coverage", "gini", "avg_pop", "tail_share", "tail_recall", "ild")
 
 
 def hit_matrix(rec_ids: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
@@ -84,6 +74,27 @@ def gini(counts: np.ndarray) -> float:
     return float((2.0 * np.sum(index * x)) / (n * total) - (n + 1.0) / n)
 
 
+def intra_list_diversity(top: np.ndarray, item_vectors: np.ndarray) -> float:
+    """Mean over lists of the mean pairwise cosine distance between their items' vectors.
+
+    Empty slots (``-1``) are skipped; lists with fewer than two items are ignored.
+    """
+    vectors = np.asarray(item_vectors, dtype=np.float64)
+    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    top = np.asarray(top, dtype=np.int64)
+    valid = top >= 0
+    emb = vectors[np.maximum(top, 0)] * valid[..., None]  # (users, k, d)
+    n = valid.sum(axis=1).astype(np.float64)
+    summed = emb.sum(axis=1)
+    # Σ_{i≠j} cos = |Σ v|² − Σ |v|²  (unit vectors: Σ |v|² = n)
+    pair_sum = (summed ** 2).sum(axis=1) - n
+    pairs = n * (n - 1)
+    ok = pairs > 0
+    if not ok.any():
+        return 0.0
+    return float(np.mean(1.0 - pair_sum[ok] / pairs[ok]))
+
+
 def ranking_metrics(
     rec_ids: np.ndarray,
     truth: sp.csr_matrix,
@@ -96,6 +107,7 @@ def ranking_metrics(
     focus: np.ndarray | None = None,
     focus_name: str = "focus",
     metrics: Iterable[str] | None = None,
+    item_vectors: np.ndarray | None = None,
 ) -> dict[str, float]:
     """All metrics at every k in ``ks`` for top lists ``rec_ids`` (users × ≥max(ks)).
 
@@ -164,6 +176,8 @@ def ranking_metrics(
                 out[f"tail_recall@{k}"] = float(np.mean(tail_hits / n_tail[users]))
             else:
                 out[f"tail_recall@{k}"] = 0.0
+        if item_vectors is not None and "ild" in wanted:
+            out[f"ild@{k}"] = intra_list_diversity(top, item_vectors)
         if focus is not None and len(valid):
             mask = np.zeros(n_items, dtype=bool)
             mask[np.asarray(focus, dtype=np.int64)] = True

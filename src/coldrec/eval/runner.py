@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from coldrec.data.dataset import Dataset
 from coldrec.eval.metrics import head_items, ranking_metrics
@@ -15,6 +16,7 @@ from coldrec.eval.protocols import EvalTask, Split, make_split
 from coldrec.models.base import Recommender
 from coldrec.models.ranking import tie_ranks
 from coldrec.progress import progress_bar
+from coldrec.rerank import DEPTH_FACTOR, RerankContext, Reranker
 
 __all__ = ["ProtocolResult", "TaskResult", "evaluate_task", "run_protocol"]
 
@@ -28,23 +30,37 @@ def evaluate_task(
     seed: int = 0,
     metrics: Sequence[str] | None = None,
     head_counts: np.ndarray | None = None,
+    rerank: Reranker | None = None,
+    item_vectors: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Rank ``task`` with ``model`` (fitted on ``train``) and compute metrics at ``ks``.
+
+    With ``rerank``, the model returns ``DEPTH_FACTOR × max(ks)`` candidates per user and the
+    re-ranker picks the final lists (its context: ``train``'s popularity, the users' known
+    items, ``item_vectors``). ``item_vectors`` also enables the intra-list diversity metric.
 
     Ties are broken by the protocol's tie order (``default_rng(seed)`` permutation). The
     head (for the tail metrics) is the top 20 % of items by ``head_counts`` (default: the
     training counts of ``train``); protocols pass the counts of their own train part so the
     head is the same before and after the refit.
     """
-    ids, _ = model.recommend(
+    k_max = max(ks)
+    depth = k_max * DEPTH_FACTOR if rerank is not None else k_max
+    ids, scores = model.recommend(
         task.users,
-        k=max(ks),
+        k=depth,
         exclude_seen=task.exclude_seen,
         candidates=task.candidates,
         history=task.history,
         exclude=task.exclude,
         tie_rank=tie_ranks(train.n_items, seed),
     )
+    if rerank is not None:
+        known = task.history if task.history is not None else \
+            train.binary_matrix[np.asarray(task.users, dtype=np.int64)]
+        context = RerankContext.from_dataset(train, history=sp.csr_matrix(known),
+                                             item_vectors=item_vectors)
+        ids, _ = rerank.rerank(ids, scores, k_max, context)
     counts = train.item_counts
     return ranking_metrics(
         ids,
@@ -57,6 +73,7 @@ def evaluate_task(
         focus=task.focus,
         focus_name=task.focus_name,
         metrics=metrics,
+        item_vectors=item_vectors,
     )
 
 
@@ -140,6 +157,8 @@ def run_protocol(
     model_name: str | None = None,
     seed: int = 0,
     progress: bool = True,
+    rerank: Reranker | None = None,
+    item_vectors: np.ndarray | None = None,
 ) -> ProtocolResult:
     """Select a configuration from ``grid`` on validation, refit it, and test it once.
 
@@ -147,7 +166,8 @@ def run_protocol(
     that scored best on its selection task (first best in grid order on ties). P1/P2 also
     report the train-only selected model on test (``test_trainonly``, reference only).
     Epoch-trained models stop early on the selection task and are refit for the chosen
-    number of epochs (``refit_params``), as the protocols prescribe.
+    number of epochs (``refit_params``), as the protocols prescribe. ``rerank`` (applied in
+    selection and test alike) and ``item_vectors`` are passed to :func:`evaluate_task`.
     """
     split = data if isinstance(data, Split) else make_split(data, protocol, seed=seed)
     metric, k_sel = split.selection_metric
@@ -166,7 +186,7 @@ def run_protocol(
 
     def validate(m: Recommender) -> float:
         return evaluate_task(m, split.selection.tasks[first_task], [k_sel], sel_train,
-                             seed=seed, metrics=[metric]).get(key, 0.0)
+                             seed=seed, metrics=[metric], rerank=rerank).get(key, 0.0)
 
     for idx in order:
         params = configs[idx]
@@ -175,7 +195,7 @@ def run_protocol(
             if name not in used:
                 continue
             score = evaluate_task(model, task, [k_sel], sel_train, seed=seed,
-                                  metrics=[metric]).get(key, 0.0)
+                                  metrics=[metric], rerank=rerank).get(key, 0.0)
             if name not in best or score > best[name][0] or (
                     score == best[name][0] and idx < best[name][1]):
                 kept = model.clone(**params) if name in keep_models else None
@@ -204,12 +224,14 @@ def run_protocol(
             fitted[fit_id] = (model, time.perf_counter() - start)
         model, fit_s = fitted[fit_id]
         start = time.perf_counter()
-        metrics = evaluate_task(model, task, ks, test_train, seed=seed, head_counts=head)
+        metrics = evaluate_task(model, task, ks, test_train, seed=seed, head_counts=head,
+                                rerank=rerank, item_vectors=item_vectors)
         eval_s = time.perf_counter() - start
         trainonly = None
         if name in split.trainonly_tasks and sel_model is not None:
             trainonly = evaluate_task(sel_model, split.trainonly_tasks[name], ks, sel_train,
-                                      seed=seed, head_counts=head)
+                                      seed=seed, head_counts=head, rerank=rerank,
+                                      item_vectors=item_vectors)
         result.tasks[name] = TaskResult(params=chosen, valid=float(valid_score),
                                         metrics=metrics, fit_seconds=fit_s,
                                         eval_seconds=eval_s, trainonly=trainonly)

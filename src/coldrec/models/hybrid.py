@@ -73,7 +73,7 @@ class Hybrid(TextItemsMixin, Recommender):
         {"semantic_weight", "transfer_weight", "item_trust", "user_trust", "new_item_boost"})
 
     def __init__(self, cf: Literal["auto", "ease", "itemknn"] = "auto", cf_lam: float = 500.0,
-                 cf_neighbors: int = 100, encoder: str = "use-multilingual",
+                 cf_ips: float = 0.0, cf_neighbors: int = 100, encoder: str = "use-multilingual",
                  template: str | None = None, semantic_weight: float = 0.5,
                  transfer_weight: float = 0.5, transfer_lam: float = 1.0,
                  transfer_dropout: float = 0.7, item_trust: float = 0.0,
@@ -83,6 +83,7 @@ class Hybrid(TextItemsMixin, Recommender):
                  progress: bool = True, random_state: int = 0) -> None:
         self.cf = cf
         self.cf_lam = cf_lam
+        self.cf_ips = cf_ips
         self.cf_neighbors = cf_neighbors
         self.encoder = encoder
         self.template = template
@@ -109,7 +110,8 @@ class Hybrid(TextItemsMixin, Recommender):
         if kind == "auto":
             kind = "ease" if data.n_items <= self.ease_max_items else "itemknn"
         if kind == "ease":
-            self.cf_model_: Recommender = EASE(lam=self.cf_lam, max_items=self.ease_max_items)
+            self.cf_model_: Recommender = EASE(lam=self.cf_lam, ips=self.cf_ips,
+                                                max_items=self.ease_max_items)
         elif kind == "itemknn":
             self.cf_model_ = ItemKNN(neighbors=int(self.cf_neighbors), similarity="cosine")
         else:

@@ -71,13 +71,19 @@ class EASE(Recommender):
     ``B = I - P · diag(1/diag(P))`` with ``P = (XᵀX + λI)⁻¹`` and ``diag(B) = 0``; score =
     history @ B. Dense in the number of items: refused above ``max_items`` (memory grows with
     its square).
+
+    ``ips`` > 0 debiases popularity at training time: the item columns are weighted by
+    ``w = count^-ips`` (normalised to mean 1) before the closed form, and the weighting is
+    undone on output, ``B = diag(w) · B_w · diag(1/w)``, so rarely bought items weigh more in
+    the regression without their scores being inflated by the weights themselves.
     """
 
     name: ClassVar[str] = "ease"
 
-    def __init__(self, lam: float = 500.0, binary: bool = True, max_items: int = 30_000,
-                 random_state: int = 0) -> None:
+    def __init__(self, lam: float = 500.0, ips: float = 0.0, binary: bool = True,
+                 max_items: int = 30_000, random_state: int = 0) -> None:
         self.lam = lam
+        self.ips = ips
         self.binary = binary
         self.max_items = max_items
         self.random_state = random_state
@@ -89,12 +95,20 @@ class EASE(Recommender):
                 f"({data.n_items**2 * 8 / 2**30:.1f} GiB); raise max_items or use another model"
             )
         X = (data.binary_matrix if self.binary else data.matrix).astype(np.float64)
+        w = np.ones(data.n_items)
+        if self.ips:
+            w = np.maximum(np.asarray(data.binary_matrix.sum(axis=0)).ravel(), 1.0) ** -float(
+                self.ips)
+            w /= w.mean()
+            X = X @ sp.diags(w)
         with threadpool_limits(limits=None):
             gram = np.asarray((X.T @ X).todense(), dtype=np.float64)
             gram[np.diag_indices_from(gram)] += float(self.lam)
             P = np.linalg.inv(gram)
         B = P / (-np.diag(P))
         B[np.diag_indices_from(B)] = 0.0
+        if self.ips:
+            B = w[:, None] * B / w[None, :]
         self.weights_ = B.astype(np.float32)
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,

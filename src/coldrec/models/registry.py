@@ -67,7 +67,8 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("userknn", UserKNN, "user-user nearest neighbours, cosine (sparse top-k)",
                   grid={"neighbors": [20, 50, 100, 200]}),
         ModelSpec("ease", EASE, "closed-form linear item-item autoencoder (Steck 2019)",
-                  grid={"lam": [1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]}),
+                  grid={"lam": [1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+                        "ips": [0.0, 0.25]}),
         ModelSpec("als", ALS, "implicit-feedback matrix factorisation (implicit), fold-in",
                   grid={"factors": [64, 128], "regularization": [0.1, 1.0, 10.0, 100.0],
                         "alpha": [1.0, 10.0, 40.0]}),
@@ -82,7 +83,8 @@ MODELS: dict[str, ModelSpec] = {
                   grid={"profile": ["mean", "recency"], "lexical_weight": [0.0, 0.5, 1.0]}),
         ModelSpec("hybrid", Hybrid,
                   "collaborative + language-model transfer + attribute tower (default)",
-                  grid=[{"cf": ["ease"], "cf_lam": [50, 500, 5000], **HYBRID_BLEND},
+                  grid=[{"cf": ["ease"], "cf_lam": [50, 100, 500, 5000], "cf_ips": [0.0, 0.25],
+                         **HYBRID_BLEND},
                         {"cf": ["itemknn"], "cf_neighbors": [50, 200], **HYBRID_BLEND}]),
     )
 }

@@ -2,7 +2,13 @@
 
 from coldrec.text.cache import EmbeddingCache, default_cache_path, embed_texts
 from coldrec.text.encoders import ENCODERS, TextEncoder, get_encoder
-from coldrec.text.templates import ItemTemplate, item_texts, price_bands, user_texts
+from coldrec.text.templates import (
+    ItemTemplate,
+    embed_items,
+    item_texts,
+    price_bands,
+    user_texts,
+)
 
 __all__ = [
     "ENCODERS",
@@ -10,6 +16,7 @@ __all__ = [
     "ItemTemplate",
     "TextEncoder",
     "default_cache_path",
+    "embed_items",
     "embed_texts",
     "get_encoder",
     "item_texts",

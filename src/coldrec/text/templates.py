@@ -95,3 +95,16 @@ def user_texts(attributes: pd.DataFrame) -> list[str]:
                  if pd.notna(val) and str(val).strip() != ""]
         rows.append("; ".join(parts))
     return rows
+
+
+def embed_items(data: Dataset, encoder: str = "use-multilingual",
+                template: ItemTemplate | None = None, *, cache_path: str | None = None,
+                progress: bool = True) -> np.ndarray:
+    """Text vectors of every item of ``data`` (rendered by ``template``), through the
+    on-disk embedding cache (``cache_path``: default location; ``"none"``: no cache)."""
+    from coldrec.text.cache import EmbeddingCache, embed_texts
+    from coldrec.text.encoders import get_encoder
+
+    cache = None if cache_path == "none" else EmbeddingCache(cache_path)
+    return embed_texts(get_encoder(encoder), item_texts(data, template), cache,
+                       progress=progress)
