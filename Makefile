@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install demo serve test test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/coldrec demo
+
+# the recommendation service on the built-in dataset (first start seeds the store and trains)
+serve: $(STAMP)
+	$(VENV)/bin/coldrec serve --data completejourney --port 8000
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
@@ -33,6 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/protocols.py
 	$(PY) benchmarks/coldstart.py
 	$(PY) benchmarks/collaborative.py
+	$(PY) benchmarks/longtail.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info

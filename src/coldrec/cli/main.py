@@ -256,5 +256,29 @@ def demo(
         _fail(exc)
 
 
+@app.command()
+def serve(
+    data: DataOpt = "completejourney",
+    model: ModelOpt = "hybrid",
+    params: ParamOpt = None,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    database: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL of the event store (default: COLDREC_DATABASE_URL or "
+             "sqlite:///coldrec-service.sqlite)")] = None,
+) -> None:  # pragma: no cover - runs a server until stopped
+    """Run the recommendation service (HTTP API; API key from COLDREC_API_KEY)."""
+    import uvicorn
+
+    from coldrec.serve.app import create_app
+    from coldrec.serve.settings import Settings
+
+    overrides: dict[str, Any] = {"data": data, "model": model,
+                                 "model_params": parse_params(params or [])}
+    if database is not None:
+        overrides["database_url"] = database
+    uvicorn.run(create_app(Settings(**overrides)), host=host, port=port, log_level="info")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(sys.argv[1:])

@@ -4,6 +4,7 @@ from coldrec.text.cache import EmbeddingCache, default_cache_path, embed_texts
 from coldrec.text.encoders import ENCODERS, TextEncoder, get_encoder
 from coldrec.text.templates import (
     ItemTemplate,
+    catalog_texts,
     embed_items,
     item_texts,
     price_bands,
@@ -15,6 +16,7 @@ __all__ = [
     "EmbeddingCache",
     "ItemTemplate",
     "TextEncoder",
+    "catalog_texts",
     "default_cache_path",
     "embed_items",
     "embed_texts",

@@ -10,7 +10,8 @@ import pandas as pd
 
 from coldrec.data.dataset import Dataset
 
-__all__ = ["ItemTemplate", "item_texts", "price_bands", "user_texts"]
+__all__ = ["ItemTemplate", "catalog_texts", "embed_items", "item_texts", "price_bands",
+           "user_texts"]
 
 DEFAULT_FIELDS = ("title", "brand", "category", "price_band", "description")
 BANDS = ("budget price", "mid-range price", "premium price")
@@ -48,9 +49,11 @@ def _cut(text: str, limit: int) -> str:
     return cut[:space] if space > limit // 2 else cut
 
 
-def price_bands(prices: pd.Series) -> pd.Series:
-    """``budget / mid-range / premium price`` by terciles of the known prices."""
-    known = prices.dropna()
+def price_bands(prices: pd.Series, reference: pd.Series | None = None) -> pd.Series:
+    """``budget / mid-range / premium price`` by terciles of the known prices (of
+    ``reference`` when given, e.g. the whole catalogue for one new product)."""
+    known = (prices if reference is None else pd.to_numeric(reference, errors="coerce")
+             ).dropna()
     out = pd.Series("", index=prices.index, dtype=object)
     if len(known) < 3:
         return out
@@ -63,16 +66,24 @@ def price_bands(prices: pd.Series) -> pd.Series:
 
 def item_texts(data: Dataset, template: ItemTemplate | None = None) -> list[str]:
     """One text per item index (items without catalog data get their raw id)."""
-    template = template or ItemTemplate()
-    n = data.n_items
     if data.catalog is None:
         return [f"item {raw}" for raw in data.items.ids]
-    cat = data.catalog
+    return catalog_texts(data.catalog, list(data.items.ids), template)
+
+
+def catalog_texts(catalog: pd.DataFrame, ids: Sequence[object],
+                  template: ItemTemplate | None = None,
+                  price_reference: pd.Series | None = None) -> list[str]:
+    """One text per catalog row (row ``i`` describes ``ids[i]``), rendered by ``template``;
+    price bands come from ``price_reference`` (default: these rows' own prices)."""
+    template = template or ItemTemplate()
+    cat = catalog.reset_index(drop=True)
     columns: list[list[str]] = []
     for field in template.fields:
         if field == "price_band":
             if "price" in cat.columns:
-                columns.append(price_bands(cat["price"]).tolist())
+                columns.append(price_bands(pd.to_numeric(cat["price"], errors="coerce"),
+                                           price_reference).tolist())
             continue
         if field not in cat.columns:
             continue
@@ -81,9 +92,9 @@ def item_texts(data: Dataset, template: ItemTemplate | None = None) -> list[str]
             values = values.map(lambda t: _cut(t, template.description_chars))
         columns.append(values.tolist())
     texts = []
-    for i in range(n):
+    for i in range(len(cat)):
         parts = [col[i] for col in columns if col[i]]
-        texts.append(". ".join(parts) if parts else f"item {data.items.ids[i]}")
+        texts.append(". ".join(parts) if parts else f"item {ids[i]}")
     return texts
 
 

@@ -1,0 +1,218 @@
+"""The HTTP API (FastAPI). Routes are thin: parse, authorise, call the engine, shape.
+
+``create_app(settings)`` builds an app whose lifespan starts the engine once (seeding an
+empty store from the configured dataset and training the configured model); tests pass a
+ready engine instead. Nothing lives in module globals.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+
+from coldrec.errors import ColdrecError
+from coldrec.serve.engine import Filters, RecommenderService
+from coldrec.serve.schemas import (
+    Event,
+    EventBatch,
+    EventsAccepted,
+    Health,
+    ItemIn,
+    ItemOut,
+    Recommendations,
+    RecommendRequest,
+    UserIn,
+)
+from coldrec.serve.settings import Settings, hash_key
+from coldrec.serve.store import EventStore
+
+__all__ = ["create_app"]
+
+IdPath = Annotated[str, Path(min_length=1, max_length=200)]
+bearer = HTTPBearer(auto_error=False)
+
+
+class Telemetry:
+    """Prometheus counters of one app (its own registry, no process globals)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("coldrec_requests_total", "HTTP requests",
+                                ["route", "status"], registry=self.registry)
+        self.latency = Histogram("coldrec_request_seconds", "request latency", ["route"],
+                                 registry=self.registry,
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, 1, 5))
+        self.events = Counter("coldrec_events_total", "events stored", registry=self.registry)
+
+
+def get_service(request: Request) -> RecommenderService:
+    return request.app.state.service
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _authorised(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        return False
+    given = hash_key(credentials.credentials)
+    return any(hmac.compare_digest(given, h) for h in settings.key_hashes())
+
+
+def require_key(settings: Annotated[Settings, Depends(get_settings)],
+                credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                       Depends(bearer)]) -> None:
+    """Writes and admin calls: a valid bearer API key or 401 (nothing is written)."""
+    if not _authorised(settings, credentials):
+        raise HTTPException(401, "a valid API key is required (Authorization: Bearer KEY)",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+def read_access(settings: Annotated[Settings, Depends(get_settings)],
+                credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                       Depends(bearer)]) -> None:
+    if not settings.open_reads:
+        require_key(settings, credentials)
+
+
+Service = Annotated[RecommenderService, Depends(get_service)]
+
+
+def create_app(settings: Settings | None = None,
+               service: RecommenderService | None = None) -> FastAPI:
+    """The API; ``service`` (already started) skips the start-up training."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "service", None) is None:
+            store = EventStore(settings.database_url)
+            app.state.service = RecommenderService.start(
+                store, settings.data, settings.model, settings.model_params,
+                seed_events=settings.seed_events)
+        yield
+
+    app = FastAPI(title="coldrec", version="0.1.0", lifespan=lifespan,
+                  description="Recommendations for new shoppers, new products and the "
+                              "long tail.")
+    app.state.settings = settings
+    app.state.service = service
+    app.state.telemetry = telemetry = Telemetry()
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[..., Any]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        telemetry.requests.labels(name, str(response.status_code)).inc()
+        telemetry.latency.labels(name).observe(time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(ColdrecError)
+    async def coldrec_error(_request: Request, exc: ColdrecError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @app.get("/health", response_model=Health)
+    def health(service: Service) -> Health:
+        live = service.live
+        return Health(status="ok", model=service.model_name, model_version=live.version,
+                      items=len(live.item_ids), users=len(live.user_index))
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/events", response_model=EventsAccepted, status_code=201,
+              dependencies=[Depends(require_key)])
+    def post_events(body: Event | EventBatch, service: Service) -> EventsAccepted:
+        events = body.events if isinstance(body, EventBatch) else [body]
+        if len(events) > settings.max_batch:
+            raise HTTPException(413, f"batch of {len(events)} events is over the limit of "
+                                     f"{settings.max_batch}; split it")
+        n = service.record_events([e.model_dump() for e in events])
+        telemetry.events.inc(n)
+        return EventsAccepted(accepted=n)
+
+    @app.put("/items/{item_id}", response_model=ItemOut, dependencies=[Depends(require_key)])
+    def put_item(item_id: IdPath, body: ItemIn, service: Service) -> ItemOut:
+        return ItemOut(**service.upsert_item(item_id, body.model_dump(exclude_none=True)))
+
+    @app.put("/users/{user_id}", dependencies=[Depends(require_key)])
+    def put_user(user_id: IdPath, body: UserIn, service: Service) -> dict[str, Any]:
+        created = service.upsert_user(user_id, body.attributes)
+        return {"user_id": user_id, "created": created}
+
+    @app.delete("/users/{user_id}", dependencies=[Depends(require_key)])
+    def delete_user(user_id: IdPath, service: Service) -> dict[str, Any]:
+        return {"user_id": user_id, "events_removed": service.delete_user(user_id)}
+
+    @app.get("/recommend/{user_id}", response_model=Recommendations,
+             dependencies=[Depends(read_access)])
+    def recommend_user(
+        user_id: IdPath, service: Service,
+        k: Annotated[int, Query(ge=1, le=200)] = 10,
+        in_stock_only: bool = False,
+        exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
+        price_min: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+        price_max: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+        rerank: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> Recommendations:
+        filters = Filters(in_stock_only, exclude_category or (), price_min, price_max)
+        items = service.recommend(user_id, min(k, settings.max_k), filters=filters,
+                                  rerank=rerank)
+        return Recommendations(user_id=user_id, model_version=service.live.version,
+                               items=items)
+
+    @app.post("/recommend", response_model=Recommendations,
+              dependencies=[Depends(read_access)])
+    def recommend_new(body: RecommendRequest, service: Service) -> Recommendations:
+        filters = Filters(body.in_stock_only, body.exclude_categories, body.price_min,
+                          body.price_max)
+        items = service.recommend(body.user_id, min(body.k, settings.max_k),
+                                  attributes=body.attributes, items=body.items,
+                                  query=body.query, filters=filters, rerank=body.rerank)
+        return Recommendations(user_id=body.user_id, model_version=service.live.version,
+                               items=items)
+
+    @app.get("/items/{item_id}/similar", response_model=Recommendations,
+             dependencies=[Depends(read_access)])
+    def similar(item_id: IdPath, service: Service,
+                k: Annotated[int, Query(ge=1, le=200)] = 10) -> Recommendations:
+        items = service.similar(item_id, k)
+        if items is None:
+            raise HTTPException(404, f"unknown item_id {item_id!r}")
+        return Recommendations(user_id=None, model_version=service.live.version, items=items)
+
+    @app.get("/search", response_model=Recommendations, dependencies=[Depends(read_access)])
+    def search(service: Service, q: Annotated[str, Query(min_length=1, max_length=1000)],
+               user_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+               k: Annotated[int, Query(ge=1, le=200)] = 10) -> Recommendations:
+        return Recommendations(user_id=user_id, model_version=service.live.version,
+                               items=service.search(q, k, user_id))
+
+    @app.post("/admin/retrain", status_code=202, dependencies=[Depends(require_key)])
+    def retrain(service: Service, wait: bool = False) -> dict[str, Any]:
+        """Retrain on the store and swap atomically (in the background unless ``wait``)."""
+        if wait:
+            return {"model_version": service.retrain()}
+        threading.Thread(target=service.retrain, name="coldrec-retrain", daemon=True).start()
+        return {"status": "retraining", "model_version": service.live.version}
+
+    return app

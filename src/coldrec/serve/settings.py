@@ -1,0 +1,46 @@
+"""Service settings: environment variables ``COLDREC_*`` (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "hash_key"]
+
+
+def hash_key(key: str) -> str:
+    """SHA-256 hex digest of an API key (keys are only ever stored hashed)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class Settings(BaseSettings):
+    """Everything the service reads at start-up.
+
+    ``api_key`` (plain, from the environment) is hashed on load and forgotten;
+    ``api_key_hashes`` lists further accepted keys by their SHA-256. Without any key,
+    writes are refused (401) rather than open. ``open_reads`` lets recommendation reads
+    through without a key.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="COLDREC_", env_file=".env", extra="ignore")
+
+    data: str = Field("completejourney", description="built-in dataset name or .toml file")
+    model: str = Field("hybrid", description="model name (see `coldrec models`)")
+    model_params: dict[str, object] = Field(default_factory=dict)
+    database_url: str = Field("sqlite:///coldrec-service.sqlite",
+                              description="SQLAlchemy URL: SQLite file or postgresql://...")
+    api_key: SecretStr | None = None
+    api_key_hashes: list[str] = Field(default_factory=list)
+    open_reads: bool = True
+    max_batch: int = Field(1000, ge=1, description="most events in one POST /events")
+    max_k: int = Field(200, ge=1)
+    seed_events: bool = Field(True, description="copy the dataset's events into an empty store")
+
+    def key_hashes(self) -> frozenset[str]:
+        """Hashes of every accepted API key."""
+        keys = set(self.api_key_hashes)
+        if self.api_key is not None and self.api_key.get_secret_value():
+            keys.add(hash_key(self.api_key.get_secret_value()))
+        return frozenset(keys)

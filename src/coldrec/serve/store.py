@@ -1,0 +1,224 @@
+"""The event store: catalog, shoppers, events and model versions through SQLAlchemy.
+
+SQLite (a file, WAL mode, ``synchronous=FULL`` so an acknowledged write survives a crash)
+by default; PostgreSQL by URL. Every write is one transaction that commits before the
+caller acknowledges it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+
+from coldrec.data.dataset import Dataset
+
+__all__ = ["EventStore"]
+
+metadata = sa.MetaData()
+
+items = sa.Table(
+    "items", metadata,
+    sa.Column("item_id", sa.String(200), primary_key=True),
+    sa.Column("title", sa.Text), sa.Column("description", sa.Text),
+    sa.Column("category", sa.Text), sa.Column("brand", sa.Text),
+    sa.Column("price", sa.Float), sa.Column("in_stock", sa.Boolean),
+    sa.Column("attributes", sa.Text),  # JSON of free attributes
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+users = sa.Table(
+    "users", metadata,
+    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("attributes", sa.Text),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(200), nullable=False, index=True),
+    sa.Column("item_id", sa.String(200), nullable=False),
+    sa.Column("event_type", sa.String(40), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("timestamp", sa.Float, nullable=False),
+    sa.Column("variant", sa.String(100)),
+)
+model_versions = sa.Table(
+    "model_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("info", sa.Text),
+)
+
+ITEM_FIELDS = ("title", "description", "category", "brand", "price", "in_stock")
+
+
+class EventStore:
+    """Typed access to the four tables; ids are stored as strings."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = sa.create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            @sa_event.listens_for(self.engine, "connect")
+            def _pragmas(conn: Any, _record: Any) -> None:  # pragma: no cover - driver hook
+                cur = conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.close()
+        metadata.create_all(self.engine)
+
+    # -- writes ---------------------------------------------------------------------------
+    def add_events(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Append events (``user_id``, ``item_id``, ``event_type``, ``value``, ``timestamp``,
+        ``variant``) in one transaction; returns how many."""
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            conn.execute(events.insert(), [
+                {"user_id": str(r["user_id"]), "item_id": str(r["item_id"]),
+                 "event_type": r.get("event_type", "view"), "value": r.get("value"),
+                 "timestamp": float(r.get("timestamp") or time.time()),
+                 "variant": r.get("variant")} for r in rows])
+        return len(rows)
+
+    def upsert_item(self, item_id: str, fields: Mapping[str, Any]) -> bool:
+        """Insert or replace one product; True when it is new."""
+        row = {k: fields.get(k) for k in ITEM_FIELDS}
+        extra = {k: v for k, v in fields.items() if k not in ITEM_FIELDS and v is not None}
+        row.update(item_id=str(item_id), attributes=json.dumps(extra) if extra else None,
+                   updated_at=time.time())
+        with self.engine.begin() as conn:
+            old = conn.execute(sa.select(items.c.item_id).where(
+                items.c.item_id == str(item_id))).first()
+            if old is None:
+                conn.execute(items.insert(), [row])
+            else:
+                conn.execute(items.update().where(items.c.item_id == str(item_id)), [row])
+        return old is None
+
+    def upsert_user(self, user_id: str, attributes: Mapping[str, Any]) -> bool:
+        """Insert or replace one shopper profile; True when it is new."""
+        row = {"user_id": str(user_id), "attributes": json.dumps(dict(attributes)),
+               "updated_at": time.time()}
+        with self.engine.begin() as conn:
+            old = conn.execute(sa.select(users.c.user_id).where(
+                users.c.user_id == str(user_id))).first()
+            if old is None:
+                conn.execute(users.insert(), [row])
+            else:
+                conn.execute(users.update().where(users.c.user_id == str(user_id)), [row])
+        return old is None
+
+    def delete_user(self, user_id: str) -> int:
+        """Erase a shopper's profile and every event; returns the events removed."""
+        with self.engine.begin() as conn:
+            gone = conn.execute(events.delete().where(events.c.user_id == str(user_id)))
+            conn.execute(users.delete().where(users.c.user_id == str(user_id)))
+        return int(gone.rowcount or 0)
+
+    def add_model_version(self, model: str, info: Mapping[str, Any]) -> int:
+        with self.engine.begin() as conn:
+            res = conn.execute(model_versions.insert().values(
+                created_at=time.time(), model=model, info=json.dumps(dict(info))))
+        return int(res.inserted_primary_key[0])
+
+    # -- reads ----------------------------------------------------------------------------
+    def count(self, table: str) -> int:
+        tab = metadata.tables[table]
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(tab)).scalar_one())
+
+    def user_events(self, user_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(events).where(events.c.user_id == str(user_id))
+                                .order_by(events.c.id)).mappings().all()
+        return [dict(r) for r in rows]
+
+    def user_profile(self, user_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(users.c.attributes).where(
+                users.c.user_id == str(user_id))).first()
+        return None if row is None else json.loads(row[0] or "{}")
+
+    def item(self, item_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(items).where(items.c.item_id == str(item_id))
+                               ).mappings().first()
+        return None if row is None else dict(row)
+
+    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(events, catalog, users) as canonical tables, for retraining."""
+        with self.engine.connect() as conn:
+            ev = pd.read_sql(sa.select(events.c.user_id, events.c.item_id, events.c.event_type,
+                                       events.c.value, events.c.timestamp), conn)
+            cat = pd.read_sql(sa.select(items), conn)
+            usr = pd.read_sql(sa.select(users), conn)
+        extra = cat.pop("attributes").map(lambda t: json.loads(t) if t else {})
+        cat = pd.concat([cat.drop(columns="updated_at"), pd.DataFrame(extra.tolist())], axis=1)
+        attrs = usr.pop("attributes").map(lambda t: json.loads(t) if t else {})
+        usr = pd.concat([usr[["user_id"]], pd.DataFrame(attrs.tolist())], axis=1)
+        return ev, cat, usr
+
+    # -- seeding --------------------------------------------------------------------------
+    def seed(self, data: Dataset, *, with_events: bool = True, chunk: int = 50_000) -> None:
+        """Copy a dataset's catalog, shoppers and (optionally) events into an empty store."""
+        now = time.time()
+        with self.engine.begin() as conn:
+            if data.catalog is not None:
+                cat = data.catalog
+                rows = []
+                for i, raw in enumerate(data.items.ids):
+                    rec = cat.iloc[i]
+                    row = {k: _clean(rec.get(k)) for k in ITEM_FIELDS if k in cat.columns}
+                    extra = {k: _clean(rec[k]) for k in cat.columns
+                             if k not in ITEM_FIELDS and _clean(rec[k]) is not None}
+                    row.update(item_id=str(raw), attributes=json.dumps(extra) if extra
+                               else None, updated_at=now)
+                    rows.append(row)
+                for start in range(0, len(rows), chunk):
+                    conn.execute(items.insert(), rows[start:start + chunk])
+            if data.user_attributes is not None:
+                ua = data.user_attributes
+                rows = [{"user_id": str(raw), "attributes": json.dumps(
+                    {k: _clean(v) for k, v in ua.iloc[i].items() if _clean(v) is not None}),
+                    "updated_at": now} for i, raw in enumerate(data.users.ids)]
+                for start in range(0, len(rows), chunk):
+                    conn.execute(users.insert(), rows[start:start + chunk])
+            if with_events:
+                pairs = data.pairs
+                uid = data.users.ids[pairs["user"].to_numpy()]
+                iid = data.items.ids[pairs["item"].to_numpy()]
+                ts = pairs["timestamp"].to_numpy() if "timestamp" in pairs else [now] * len(uid)
+                weight = pairs["weight"].to_numpy()
+                rows_iter: Iterable[dict[str, Any]] = (
+                    {"user_id": str(u), "item_id": str(it), "event_type": "purchase",
+                     "value": float(w), "timestamp": float(t), "variant": None}
+                    for u, it, w, t in zip(uid, iid, weight, ts, strict=True))
+                batch: list[dict[str, Any]] = []
+                for row in rows_iter:
+                    batch.append(row)
+                    if len(batch) >= chunk:
+                        conn.execute(events.insert(), batch)
+                        batch = []
+                if batch:
+                    conn.execute(events.insert(), batch)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-able scalars; NaN and pandas NA become None."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):
+        return value.item()
+    return value
