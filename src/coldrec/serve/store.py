@@ -93,26 +93,22 @@ class EventStore:
         extra = {k: v for k, v in fields.items() if k not in ITEM_FIELDS and v is not None}
         row.update(item_id=str(item_id), attributes=json.dumps(extra) if extra else None,
                    updated_at=time.time())
-        with self.engine.begin() as conn:
-            old = conn.execute(sa.select(items.c.item_id).where(
-                items.c.item_id == str(item_id))).first()
-            if old is None:
-                conn.execute(items.insert(), [row])
-            else:
-                conn.execute(items.update().where(items.c.item_id == str(item_id)), [row])
-        return old is None
+        return self._upsert(items, items.c.item_id, row)
 
     def upsert_user(self, user_id: str, attributes: Mapping[str, Any]) -> bool:
         """Insert or replace one shopper profile; True when it is new."""
         row = {"user_id": str(user_id), "attributes": json.dumps(dict(attributes)),
                "updated_at": time.time()}
+        return self._upsert(users, users.c.user_id, row)
+
+    def _upsert(self, table: sa.Table, key: sa.Column, row: dict[str, Any]) -> bool:
+        """Insert ``row`` or replace the row with the same key, in one transaction."""
         with self.engine.begin() as conn:
-            old = conn.execute(sa.select(users.c.user_id).where(
-                users.c.user_id == str(user_id))).first()
+            old = conn.execute(sa.select(key).where(key == row[key.name])).first()
             if old is None:
-                conn.execute(users.insert(), [row])
+                conn.execute(table.insert(), [row])
             else:
-                conn.execute(users.update().where(users.c.user_id == str(user_id)), [row])
+                conn.execute(table.update().where(key == row[key.name]), [row])
         return old is None
 
     def delete_user(self, user_id: str) -> int:
