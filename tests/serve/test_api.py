@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-from coldrec.data import Dataset
-from coldrec.serve.app import create_app
-from coldrec.serve.engine import RecommenderService
-from coldrec.serve.settings import Settings, hash_key
-from coldrec.serve.store import EventStore
-from tests.conftest import block_frames
+from tests.serve.conftest import AUTH
 
-KEY = "s3cret-key"
-AUTH = {"Authorization": f"Bearer {KEY}"}
 GARDEN = [str(1000 + i) for i in range(6)]
 KITCHEN = [str(1006 + i) for i in range(6)]
-
-
-@pytest.fixture()
-def client(tmp_path: Path):
-    events, catalog, users = block_frames()
-    data = Dataset.from_frames(events, catalog, users, name="blocks")
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
-                        api_key_hashes=[hash_key(KEY)], max_batch=50, data="unused")
-    store = EventStore(settings.database_url)
-    service = RecommenderService.from_dataset(store, data, "hybrid", {"cf": "ease",
-                                                                      "cf_lam": 5.0})
-    with TestClient(create_app(settings, service)) as c:
-        c.store = store  # type: ignore[attr-defined]
-        yield c
 
 
 def ids(response) -> list[str]:

@@ -39,9 +39,9 @@ class PopularityPenalty(Reranker):
 
     Relevance is the model score min-max scaled within the user's candidates; popularity is
     ``log(1 + count) / log(1 + max count)``, so both live in [0, 1] whatever the model.
-    Products without any interaction (new arrivals ranked from their text) get the
-    catalogue's mean popularity term: this re-ranker counters collaborative popularity
-    bias and neither buries nor floods the list with new arrivals.
+    Products without any interaction (new arrivals ranked from their text) get the mean
+    popularity term of the user's other candidates: this re-ranker counters collaborative
+    popularity bias and neither buries nor floods the list with new arrivals.
     """
 
     name = "popularity"
@@ -56,8 +56,13 @@ class PopularityPenalty(Reranker):
         raw = np.asarray(context.item_counts, dtype=np.float64)
         counts = np.log1p(raw)
         pop = counts / max(float(counts.max()), 1e-12)
-        pop = np.where(raw > 0, pop, pop[raw > 0].mean() if (raw > 0).any() else 0.0)
-        objective = relevance(scores) - self.strength * np.where(ids >= 0, pop[ids], 0.0)
+        valid = ids >= 0
+        cand_raw = np.where(valid, raw[np.maximum(ids, 0)], 0.0)
+        cand_pop = np.where(valid, pop[np.maximum(ids, 0)], 0.0)
+        warm = valid & (cand_raw > 0)
+        row_mean = (cand_pop * warm).sum(axis=1) / np.maximum(warm.sum(axis=1), 1)
+        cand_pop = np.where(warm, cand_pop, row_mean[:, None])
+        objective = relevance(scores) - self.strength * np.where(valid, cand_pop, 0.0)
         objective[ids < 0] = -np.inf
         order = np.argsort(-objective, axis=1, kind="stable")
         return truncate(np.take_along_axis(ids, order, axis=1),

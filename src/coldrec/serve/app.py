@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import (
@@ -124,6 +125,13 @@ def create_app(settings: Settings | None = None,
         telemetry.requests.labels(name, str(response.status_code)).inc()
         telemetry.latency.labels(name).observe(time.perf_counter() - start)
         return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # field, message and type only: echoing the input could be unserialisable (NaN)
+        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
+                   "type": e.get("type", "")} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": detail})
 
     @app.exception_handler(ColdrecError)
     async def coldrec_error(_request: Request, exc: ColdrecError) -> JSONResponse:
