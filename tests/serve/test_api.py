@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from fastapi.testclient import TestClient
 
 from tests.serve.conftest import AUTH
@@ -141,3 +142,21 @@ def test_metrics_are_prometheus_text(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert "coldrec_requests_total" in text and 'route="/recommend/{user_id}"' in text
     assert "coldrec_request_seconds_bucket" in text
+
+
+def test_factor_model_answers_through_the_ann_index(tmp_path) -> None:
+    from tests.serve.conftest import make_client
+
+    with make_client(tmp_path / "als.sqlite", model="als") as c:
+        service = c.app.state.service
+        service.ann_threshold = 1  # rebuild with an index even for 12 items
+        service.retrain()
+        live = service.live
+        assert live.index is not None
+        for user in ("105", "131", "139"):
+            got = c.get(f"/recommend/{user}", params={"k": 3}).json()["items"]
+            row = live.user_index[user]
+            scores = live.model.score([row])[0]
+            scores[live.model.user_history([row]).indices] = -np.inf
+            best = np.sort(scores)[::-1][:3]
+            assert np.allclose([r["score"] for r in got], best, atol=1e-5)

@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 def start_server(tmp: Path, db: str, port: int) -> subprocess.Popen:
-    events, catalog, users = block_frames()
+    events, catalog, _ = block_frames()
     events.to_csv(tmp / "events.csv", index=False)
     catalog.to_csv(tmp / "catalog.csv", index=False)
     (tmp / "shop.toml").write_text('[events]\npath = "events.csv"\n'

@@ -18,7 +18,9 @@ from coldrec.data.builtin import load
 from coldrec.data.dataset import Dataset
 from coldrec.data.schema import DEFAULT_EVENT_WEIGHTS
 from coldrec.errors import DataError
+from coldrec.models.ann import VectorIndex
 from coldrec.models.base import Recommender
+from coldrec.models.factor import FactorModel
 from coldrec.models.registry import get_model_spec
 from coldrec.rerank import DEPTH_FACTOR, BusinessFilter, RerankContext, get_reranker
 from coldrec.serve.store import EventStore
@@ -55,6 +57,7 @@ class LiveModel:
     user_index: dict[str, int]
     catalog: pd.DataFrame | None
     item_counts: np.ndarray
+    index: VectorIndex | None = None
     fitted_at: float = field(default_factory=time.time)
 
 
@@ -74,8 +77,10 @@ class RecommenderService:
     """
 
     def __init__(self, store: EventStore, model_name: str,
-                 model_params: Mapping[str, Any] | None = None) -> None:
+                 model_params: Mapping[str, Any] | None = None, *,
+                 ann_threshold: int = 20_000) -> None:
         self.store = store
+        self.ann_threshold = ann_threshold
         self.model_name = model_name
         self.model_params = dict(model_params or {})
         self._lock = threading.RLock()
@@ -124,11 +129,15 @@ class RecommenderService:
             params.setdefault("progress", False)
         model = spec.build(**params).fit(data)
         ids = [str(x) for x in data.items.ids]
+        index = None
+        if isinstance(model, FactorModel) and data.n_items >= self.ann_threshold:
+            index = VectorIndex(model.item_factors_, exact_below=self.ann_threshold)
         return LiveModel(data=data, model=model, version=self.retrains + 1,
                          item_index={x: i for i, x in enumerate(ids)}, item_ids=ids,
                          user_index={str(x): i for i, x in enumerate(data.users.ids)},
                          catalog=None if data.catalog is None else data.catalog.copy(),
-                         item_counts=np.asarray(data.item_counts, dtype=np.float64))
+                         item_counts=np.asarray(data.item_counts, dtype=np.float64),
+                         index=index)
 
     def _install(self, data: Dataset) -> None:
         live = self._build(data)
@@ -301,13 +310,30 @@ class RecommenderService:
                     ids, scores = np.where(allowed, ids, -1), np.where(allowed, scores, -np.inf)
                 default = "matches your search"
             else:
-                ids, scores = live.model.recommend(users, k=depth, history=history,
-                                                   attributes=attrs, candidates=candidates)
+                if live.index is not None and candidates is None:
+                    ids, scores = self._retrieve(live, users, history, depth)
+                else:
+                    ids, scores = live.model.recommend(users, k=depth, history=history,
+                                                       attributes=attrs, candidates=candidates)
                 default = "popular with shoppers like you" if history.nnz == 0 else \
                     "shoppers like you bought it"
             if reranker is not None:
                 ids, scores = reranker.rerank(ids, scores, k, context)
             return self._result(live, row, ids[0], scores[0], history, attrs, default)
+
+    @staticmethod
+    def _retrieve(live: LiveModel, users: np.ndarray, history: sp.csr_matrix, k: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Approximate top-``k`` of a factor model through the item-vector index."""
+        assert live.index is not None and isinstance(live.model, FactorModel)
+        vector = live.model.user_vectors(users, history)
+        seen = set(history.indices.tolist())
+        ids, scores = live.index.search(vector, k + len(seen))
+        keep = np.asarray([i >= 0 and int(i) not in seen for i in ids[0]])
+        ids, scores = ids[0][keep][:k], scores[0][keep][:k]
+        pad = k - len(ids)
+        return (np.concatenate([ids, np.full(pad, -1)])[None, :],
+                np.concatenate([scores, np.full(pad, -np.inf)])[None, :])
 
     def similar(self, item_id: str, k: int = 10) -> list[dict[str, Any]] | None:
         """Products bought with / like ``item_id``; None when the product is unknown."""
