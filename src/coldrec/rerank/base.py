@@ -86,7 +86,9 @@ class Reranker(ABC):
 
 
 class Chain(Reranker):
-    """Re-rankers applied in turn; every stage but the last keeps the full depth."""
+    """Re-rankers applied in turn. Every stage picks its top ``k``; for the next stage the
+    candidates it did not pick follow in the order the stage gives the whole depth, so
+    later stages still see every candidate, best first by the stages so far."""
 
     name = "chain"
 
@@ -98,9 +100,28 @@ class Chain(Reranker):
     def rerank(self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext,
                rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         for i, stage in enumerate(self.stages):
-            depth = k if i == len(self.stages) - 1 else ids.shape[1]
-            ids, scores = stage.rerank(ids, scores, depth, context, rows)
-        return ids, scores
+            top_ids, top_scores = stage.rerank(ids, scores, k, context, rows)
+            if i == len(self.stages) - 1:
+                return top_ids, top_scores
+            full_ids, full_scores = stage.rerank(ids, scores, ids.shape[1], context, rows)
+            ids, scores = _append_rest(top_ids, top_scores, full_ids, full_scores)
+        raise AssertionError("unreachable")
+
+
+def _append_rest(top_ids: np.ndarray, top_scores: np.ndarray, ids: np.ndarray,
+                 scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``top`` followed by the rest of ``ids`` (not in ``top``) in their order."""
+    n, depth = ids.shape
+    out_ids = np.full((n, depth), -1, dtype=np.int64)
+    out_scores = np.full((n, depth), -np.inf)
+    for r in range(n):
+        chosen = top_ids[r][top_ids[r] >= 0]
+        rest = ~np.isin(ids[r], chosen) & (ids[r] >= 0)
+        merged_ids = np.concatenate([chosen, ids[r][rest]])[:depth]
+        merged = np.concatenate([top_scores[r][top_ids[r] >= 0], scores[r][rest]])[:depth]
+        out_ids[r, : len(merged_ids)] = merged_ids
+        out_scores[r, : len(merged)] = merged
+    return out_ids, out_scores
 
 
 def truncate(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
