@@ -160,3 +160,18 @@ def test_factor_model_answers_through_the_ann_index(tmp_path) -> None:
             scores[live.model.user_history([row]).indices] = -np.inf
             best = np.sort(scores)[::-1][:3]
             assert np.allclose([r["score"] for r in got], best, atol=1e-5)
+
+
+def test_cached_answers_never_outlive_a_write(client: TestClient) -> None:
+    service = client.app.state.service
+    first = ids(client.get("/recommend/120", params={"k": 3}))
+    hits = service.cache_hits
+    assert ids(client.get("/recommend/120", params={"k": 3})) == first
+    assert service.cache_hits == hits + 1
+    client.post("/events", json={"user_id": "120", "item_id": first[0],
+                                 "event_type": "purchase"}, headers=AUTH)
+    after = ids(client.get("/recommend/120", params={"k": 3}))
+    assert first[0] not in after  # bought now: excluded at once, not served from cache
+    client.put("/items/3000", json={"title": "kitchen product special", "category":
+                                    "Home > Kitchen"}, headers=AUTH)
+    assert service.cache_hits == hits + 1 and not service._answers

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,7 +79,7 @@ class RecommenderService:
 
     def __init__(self, store: EventStore, model_name: str,
                  model_params: Mapping[str, Any] | None = None, *,
-                 ann_threshold: int = 20_000) -> None:
+                 ann_threshold: int = 20_000, cache_users: int = 100_000) -> None:
         self.store = store
         self.ann_threshold = ann_threshold
         self.model_name = model_name
@@ -90,6 +91,14 @@ class RecommenderService:
         self._forgotten: set[str] = set()
         self._live: LiveModel | None = None
         self.retrains = 0
+        # answers per shopper (plain GET /recommend calls), dropped when anything that could
+        # change them happens: the shopper's events or profile, a new or changed product,
+        # a model swap
+        self._answers: OrderedDict[str | None, dict[tuple[Any, ...], list[dict[str, Any]]]] = \
+            OrderedDict()
+        self.cache_users = cache_users
+        self.cache_hits = 0
+        self._epoch = 0  # bumped by every invalidation: a slower answer never lands stale
 
     # -- start-up and retraining ----------------------------------------------------------
     @classmethod
@@ -156,6 +165,7 @@ class RecommenderService:
                 self.retrains += 1
                 live.version = self.retrains + 1
                 self._live = live
+                self._invalidate()
                 for user in list(self._fresh):  # events up to `mark` are in the new fit
                     kept = [e for e in self._fresh[user] if e[0] > mark]
                     if kept:
@@ -165,6 +175,14 @@ class RecommenderService:
             self.store.add_model_version(self.model_name, {"users": live.data.n_users,
                                                            "items": live.data.n_items})
             return live.version
+
+    def _invalidate(self, user: str | None = None) -> None:
+        """Forget cached answers: of one shopper, or of everyone when ``user`` is None."""
+        self._epoch += 1
+        if user is None:
+            self._answers.clear()
+        else:
+            self._answers.pop(user, None)
 
     @property
     def live(self) -> LiveModel:
@@ -180,6 +198,7 @@ class RecommenderService:
                 self._seq += 1
                 user = str(row["user_id"])
                 self._forgotten.discard(user)
+                self._invalidate(user)
                 weight = DEFAULT_EVENT_WEIGHTS.get(str(row.get("event_type", "view")), 1.0)
                 if row.get("value") is not None and row.get("event_type") == "rating":
                     weight = float(row["value"])
@@ -192,6 +211,8 @@ class RecommenderService:
         model reads text (otherwise after the next retrain)."""
         is_new = self.store.upsert_item(item_id, fields)
         live = self.live
+        with self._lock:
+            self._invalidate()  # a new product or a changed price / stock / category
         recommendable = item_id in live.item_index
         if is_new and not recommendable and hasattr(live.model, "add_items"):
             row = pd.DataFrame([{k: v for k, v in fields.items() if v is not None}])
@@ -215,7 +236,10 @@ class RecommenderService:
         return {"item_id": item_id, "created": is_new, "recommendable": recommendable}
 
     def upsert_user(self, user_id: str, attributes: Mapping[str, Any]) -> bool:
-        return self.store.upsert_user(user_id, attributes)
+        created = self.store.upsert_user(user_id, attributes)
+        with self._lock:
+            self._invalidate(user_id)
+        return created
 
     def delete_user(self, user_id: str) -> int:
         """Erase the shopper from the store and from the live state (they are then served
@@ -224,6 +248,7 @@ class RecommenderService:
         with self._lock:
             self._fresh.pop(user_id, None)
             self._forgotten.add(user_id)
+            self._invalidate(user_id)
         return removed
 
     # -- reads ----------------------------------------------------------------------------
@@ -287,7 +312,38 @@ class RecommenderService:
                   attributes: Mapping[str, Any] | None = None, items: Sequence[str] = (),
                   query: str | None = None, filters: Filters | None = None,
                   rerank: str | None = None) -> list[dict[str, Any]]:
-        """Top-``k`` for a known, new or anonymous shopper (unknown ids are cold-start)."""
+        """Top-``k`` for a known, new or anonymous shopper (unknown ids are cold-start).
+
+        Plain calls (no attributes, session items or query) are answered from a per-shopper
+        cache that every write touching the answer invalidates."""
+        plain = not attributes and not items and not query
+        key = (k, rerank, None if filters is None else (
+            filters.in_stock_only, tuple(filters.exclude_categories), filters.price_min,
+            filters.price_max))
+        if plain:
+            with self._lock:
+                epoch = self._epoch
+                cached = self._answers.get(user_id, {}).get(key)
+                if cached is not None:
+                    self.cache_hits += 1
+                    self._answers.move_to_end(user_id)
+                    return cached
+        answer = self._recommend(user_id, k, attributes=attributes, items=items, query=query,
+                                 filters=filters, rerank=rerank)
+        if plain:
+            with self._lock:
+                if self._epoch != epoch:
+                    return answer
+                self._answers.setdefault(user_id, {})[key] = answer
+                self._answers.move_to_end(user_id)
+                while len(self._answers) > self.cache_users:
+                    self._answers.popitem(last=False)
+        return answer
+
+    def _recommend(self, user_id: str | None, k: int, *,
+                   attributes: Mapping[str, Any] | None, items: Sequence[str],
+                   query: str | None, filters: Filters | None,
+                   rerank: str | None) -> list[dict[str, Any]]:
         reranker = get_reranker(rerank) if rerank else None
         with self._lock:
             live = self.live
