@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/coldstart.py
 	$(PY) benchmarks/collaborative.py
 	$(PY) benchmarks/longtail.py
+	$(PY) benchmarks/serve_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info

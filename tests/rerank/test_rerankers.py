@@ -13,7 +13,7 @@ from coldrec.errors import ConfigError
 from coldrec.eval import make_split
 from coldrec.eval.metrics import intra_list_diversity
 from coldrec.eval.runner import evaluate_task
-from coldrec.models import EASE
+from coldrec.models import EASE, Hybrid
 from coldrec.rerank import (
     MMR,
     PRESETS,
@@ -151,14 +151,21 @@ def test_spec_language() -> None:
 
 def test_tail_balanced_reaches_the_ml100k_goal(ml100k: Dataset) -> None:
     """PEERS: EASE 0.351 NDCG@10 reaches TailRecall 0.008 and coverage 0.21; the goal is
-    NDCG ≥ 0.340 with TailRecall ≥ 0.080 and coverage ≥ 0.42 in one configuration."""
+    NDCG ≥ 0.340 with TailRecall ≥ 0.080 and coverage ≥ 0.42 in one configuration. The
+    hybrid's configuration is the one `coldrec evaluate --model hybrid --rerank
+    tail-balanced` selects on validation; EASE λ=500 (the PEERS one) reaches it with a
+    milder chain."""
     split = make_split(ml100k, "P1")
     train = split.test.train
-    model = EASE(lam=500).fit(train)  # the PEERS configuration
+    task = split.test.tasks["test"]
     head = split.selection.train.item_counts
-    plain = evaluate_task(model, split.test.tasks["test"], [10], train, head_counts=head)
-    tuned = evaluate_task(model, split.test.tasks["test"], [10], train, head_counts=head,
-                          rerank=get_reranker("tail-balanced"))
-    assert tuned["ndcg@10"] >= 0.340
-    assert tuned["tail_recall@10"] >= 0.080 >= 2 * plain["tail_recall@10"]
-    assert tuned["coverage@10"] >= 0.42
+    hybrid = Hybrid(cf="ease", cf_lam=500, semantic_weight=0.0, transfer_weight=0.0,
+                    user_trust=10.0, progress=False).fit(train)
+    ease = EASE(lam=500).fit(train)
+    plain = evaluate_task(ease, task, [10], train, head_counts=head)
+    for model, spec in ((hybrid, "tail-balanced"), (ease, "popularity:1.3,tail:2")):
+        tuned = evaluate_task(model, task, [10], train, head_counts=head,
+                              rerank=get_reranker(spec))
+        assert tuned["ndcg@10"] >= 0.340, spec
+        assert tuned["tail_recall@10"] >= 0.080 >= 2 * plain["tail_recall@10"], spec
+        assert tuned["coverage@10"] >= 0.42, spec

@@ -266,6 +266,7 @@ def serve(
     database: Annotated[str | None, typer.Option(
         help="SQLAlchemy URL of the event store (default: COLDREC_DATABASE_URL or "
              "sqlite:///coldrec-service.sqlite)")] = None,
+    access_log: Annotated[bool, typer.Option(help="log every request")] = False,
 ) -> None:  # pragma: no cover - runs a server until stopped
     """Run the recommendation service (HTTP API; API key from COLDREC_API_KEY)."""
     import uvicorn
@@ -277,7 +278,8 @@ def serve(
                                  "model_params": parse_params(params or [])}
     if database is not None:
         overrides["database_url"] = database
-    uvicorn.run(create_app(Settings(**overrides)), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(Settings(**overrides)), host=host, port=port, log_level="info",
+                access_log=access_log)
 
 
 def main() -> None:  # pragma: no cover - console entry point

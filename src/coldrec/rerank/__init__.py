@@ -45,7 +45,7 @@ RERANKERS: dict[str, type[Reranker]] = {
 
 #: named chains; ``tail-balanced`` is the ml-100k long-tail configuration (docs/benchmarks.md)
 PRESETS: dict[str, str] = {
-    "tail-balanced": "popularity:1.5,tail:2",
+    "tail-balanced": "popularity:1.5,tail:3",
 }
 
 #: candidates a re-ranker looks at per user, as a multiple of k

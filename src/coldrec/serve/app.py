@@ -61,6 +61,35 @@ class Telemetry:
         self.events = Counter("coldrec_events_total", "events stored", registry=self.registry)
 
 
+class MeasureMiddleware:
+    """Pure ASGI middleware: count requests by route template and status, time them."""
+
+    def __init__(self, app: Any, telemetry: Telemetry) -> None:
+        self.app = app
+        self.telemetry = telemetry
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
+                       send: Callable[..., Any]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            name = getattr(scope.get("route"), "path", "unmatched")
+            self.telemetry.requests.labels(name, str(status)).inc()
+            self.telemetry.latency.labels(name).observe(time.perf_counter() - start)
+
+
 def get_service(request: Request) -> RecommenderService:
     return request.app.state.service
 
@@ -116,15 +145,7 @@ def create_app(settings: Settings | None = None,
     app.state.service = service
     app.state.telemetry = telemetry = Telemetry()
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[..., Any]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        telemetry.requests.labels(name, str(response.status_code)).inc()
-        telemetry.latency.labels(name).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(MeasureMiddleware, telemetry=telemetry)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
