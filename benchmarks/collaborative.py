@@ -34,14 +34,18 @@ JOBS: dict[str, tuple[str, str, list[str], list[int]]] = {
 
 #: grids for Complete Journey (68,509 products): EASE's dense item x item inverse does not
 #: fit in memory, so the hybrid's collaborative part is item-KNN; the epoch-trained models
-#: get a smaller grid to stay within the 10-minute budget per model
+#: take big batches (a LightGCN batch propagates the whole graph) and at most 60 epochs
+#: with patience 5, to stay within the 10-minute budget per model
 CJ_GRIDS: dict[str, list[dict[str, Any]]] = {
     "hybrid": expand_grid({"cf": ["itemknn"], "cf_neighbors": [50, 200],
                            "semantic_weight": [0.0, 0.5], "transfer_weight": [0.0, 1.0],
                            "item_trust": [0.0, 5.0], "user_trust": [0.0, 2.0, 10.0]}),
-    "lightgcn": expand_grid({"layers": [2], "reg": [1e-4]}),
-    "bpr": expand_grid({"dim": [64], "learning_rate": [1e-3, 1e-2]}),
-    "multvae": expand_grid({"latent": [64], "dropout": [0.5], "batch_size": [256]}),
+    "lightgcn": expand_grid({"layers": [2], "reg": [1e-4], "batch_size": [65536],
+                             "learning_rate": [1e-2], "epochs": [60], "patience": [5]}),
+    "bpr": expand_grid({"dim": [64], "learning_rate": [1e-2], "batch_size": [65536],
+                        "epochs": [60], "patience": [5]}),
+    "multvae": expand_grid({"latent": [64], "dropout": [0.5], "batch_size": [256],
+                            "epochs": [60], "patience": [5]}),
 }
 
 PEERS = {
