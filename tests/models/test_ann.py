@@ -16,7 +16,7 @@ def test_exact_search_known_answer() -> None:
     assert ids.tolist() == [[1, 2, 0, 3, -1, -1]]
 
 
-def test_hnsw_recall_at_100_and_live_additions() -> None:
+def test_ivf_recall_at_100_and_live_additions() -> None:
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(50, 32))
     items = (centres[rng.integers(0, 50, 30_000)] + 0.5 * rng.normal(size=(30_000, 32)))

@@ -1,52 +1,50 @@
-"""Top-k maximum-inner-product retrieval over item vectors: faiss HNSW for big catalogues,
-exact numpy search below a threshold."""
+"""Top-k maximum-inner-product retrieval over item vectors: a faiss inverted-file index for
+big catalogues, exact numpy search below a threshold."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["VectorIndex", "recall_at"]
+__all__ = ["VectorIndex", "exact_search", "recall_at"]
 
 
 class VectorIndex:
     """Item vectors searchable by inner product.
 
-    With at least ``exact_below`` items the vectors go into a faiss ``IndexHNSWFlat``
-    (``m`` links per node, ``ef_search`` candidates explored per query); below it, search
-    is an exact matrix product. Inner-product search is reduced to nearest-neighbour search
-    (Bachrach et al. 2014): every item gets one extra coordinate ``sqrt(R² − |x|²)`` so all
-    items lie on a sphere of radius ``R`` and L2 order equals inner-product order; the
-    ``oversample × k`` candidates are re-scored exactly. ``add`` appends new items (HNSW inserts
-    incrementally; a new item longer than ``R`` is clipped to the sphere for retrieval
-    only), so products added live stay retrievable.
+    With at least ``exact_below`` items the vectors go into a faiss ``IndexIVFFlat`` with the
+    inner-product metric: k-means splits the catalogue into ``nlist`` cells (default
+    ``√n``), and a query scans the ``probe_share`` of cells whose centroids score highest,
+    computing exact inner products inside them. Below the threshold, search is one exact
+    matrix product. Measured on Complete Journey ALS vectors (68,509 items): recall@100
+    0.98 against exact search at 35 % of cells (docs/benchmarks.md). HNSW was tried first:
+    factor vectors have widely spread norms, and HNSW (inner product directly, or after the
+    MIPS→L2 reduction) stayed at recall@100 0.83–0.87. ``add`` appends new items to their
+    nearest cell, so products added live stay retrievable. A query whose probed cells hold
+    fewer than ``k`` items is answered exactly.
     """
 
-    def __init__(self, vectors: np.ndarray, *, exact_below: int = 20_000, m: int = 32,
-                 ef_construction: int = 200, ef_search: int = 400,
-                 oversample: int = 3) -> None:
+    def __init__(self, vectors: np.ndarray, *, exact_below: int = 20_000,
+                 nlist: int | None = None, probe_share: float = 0.35,
+                 random_state: int = 0) -> None:
         vecs = np.ascontiguousarray(vectors, dtype=np.float32)
         self.dim = vecs.shape[1]
         self.exact = len(vecs) < exact_below
         self._vectors = vecs
         self._index = None
-        self.oversample = int(oversample)
-        self._radius = float(np.linalg.norm(vecs, axis=1).max()) if len(vecs) else 1.0
         if not self.exact:
             import faiss
 
-            index = faiss.IndexHNSWFlat(self.dim + 1, int(m))
-            index.hnsw.efConstruction = int(ef_construction)
-            index.hnsw.efSearch = int(ef_search)
-            index.add(self._augment(vecs))
+            cells = int(nlist or max(1, round(math.sqrt(len(vecs)))))
+            quantizer = faiss.IndexFlatIP(self.dim)
+            index = faiss.IndexIVFFlat(quantizer, self.dim, cells, faiss.METRIC_INNER_PRODUCT)
+            index.cp.seed = int(random_state)
+            index.train(vecs)
+            index.add(vecs)
+            index.nprobe = max(1, math.ceil(probe_share * cells))
+            self._quantizer = quantizer  # keep it alive as long as the index
             self._index = index
-
-    def _augment(self, vecs: np.ndarray) -> np.ndarray:
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        vecs = np.where(norms > self._radius, vecs * (self._radius / np.maximum(norms, 1e-12)),
-                        vecs)
-        norms2 = np.einsum("ij,ij->i", vecs, vecs)
-        extra = np.sqrt(np.maximum(self._radius ** 2 - norms2, 0.0))[:, None]
-        return np.ascontiguousarray(np.hstack([vecs, extra]), dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -55,22 +53,21 @@ class VectorIndex:
         vecs = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
         self._vectors = np.vstack([self._vectors, vecs])
         if self._index is not None:
-            self._index.add(self._augment(vecs))
+            self._index.add(vecs)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, scores)`` of the ``k`` highest inner products per query row (``-1`` /
-        ``-inf`` where fewer items exist)."""
+        ``-inf`` where fewer items are found)."""
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
-        k = int(k)
         if self._index is not None:
-            padded = np.hstack([q, np.zeros((len(q), 1), dtype=np.float32)])
-            _, ids = self._index.search(np.ascontiguousarray(padded), k * self.oversample)
+            scores, ids = self._index.search(q, int(k))
             ids = ids.astype(np.int64)
-            scores = np.einsum("qd,qkd->qk", q, self._vectors[np.maximum(ids, 0)])
             scores = np.where(ids >= 0, scores, -np.inf)
-            order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-            return np.take_along_axis(ids, order, 1), np.take_along_axis(scores, order, 1)
-        return exact_search(self._vectors, q, k)
+            short = np.flatnonzero((ids >= 0).sum(axis=1) < min(int(k), len(self)))
+            if len(short):  # the probed cells held too few items: answer those exactly
+                ids[short], scores[short] = exact_search(self._vectors, q[short], int(k))
+            return ids, scores
+        return exact_search(self._vectors, q, int(k))
 
 
 def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int
