@@ -19,11 +19,11 @@ KEY = "s3cret-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
-def make_client(db: Path, model: str = "hybrid") -> TestClient:
+def make_client(db: Path, model: str = "hybrid", **overrides: object) -> TestClient:
     events, catalog, users = block_frames()
     data = Dataset.from_frames(events, catalog, users, name="blocks")
     settings = Settings(database_url=f"sqlite:///{db}", api_key_hashes=[hash_key(KEY)],
-                        max_batch=50, data="unused")
+                        max_batch=50, data="unused", **overrides)
     store = EventStore(settings.database_url)
     params = {"cf": "ease", "cf_lam": 5.0} if model == "hybrid" else {}
     service = RecommenderService.from_dataset(store, data, model, params)

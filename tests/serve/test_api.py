@@ -96,7 +96,7 @@ def test_new_product_is_recommendable_at_once_from_its_text(client: TestClient) 
     assert r.status_code == 200 and r.json() == {"item_id": "2000", "created": True,
                                                  "recommendable": True}
     found = ids(client.get("/search", params={"q": "garden product deluxe", "k": 3}))
-    assert time.perf_counter() - start < 5.0
+    assert time.perf_counter() - start < 1.0
     assert found[0] == "2000"
     session = ids(client.post("/recommend", json={"items": GARDEN[:2], "k": 5}))
     assert "2000" in session and not set(session) & set(KITCHEN)
@@ -175,3 +175,28 @@ def test_cached_answers_never_outlive_a_write(client: TestClient) -> None:
     client.put("/items/3000", json={"title": "kitchen product special", "category":
                                     "Home > Kitchen"}, headers=AUTH)
     assert service.cache_hits == hits + 1 and not service._answers
+
+
+def test_closed_reads_need_a_key(tmp_path) -> None:
+    from tests.serve.conftest import make_client
+
+    with make_client(tmp_path / "closed.sqlite", open_reads=False) as c:
+        assert c.get("/recommend/100").status_code == 401
+        assert c.get("/search", params={"q": "garden"}).status_code == 401
+        assert c.get("/recommend/100", headers=AUTH).status_code == 200
+        assert c.get("/health").status_code == 200
+
+
+def test_answers_keep_flowing_during_a_swap_and_on_a_schedule(tmp_path) -> None:
+    from tests.serve.conftest import make_client
+
+    with make_client(tmp_path / "sched.sqlite", retrain_every_s=0.5) as c:
+        service = c.app.state.service
+        start_version = service.live.version
+        statuses = []
+        deadline = time.time() + 20
+        while service.live.version < start_version + 2 and time.time() < deadline:
+            r = c.get(f"/recommend/{100 + len(statuses) % 40}", params={"k": 3})
+            statuses.append(r.status_code)
+        assert service.live.version >= start_version + 2  # two scheduled swaps happened
+        assert statuses and set(statuses) == {200}

@@ -8,6 +8,7 @@ ready engine instead. Nothing lives in module globals.
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -44,6 +45,7 @@ from coldrec.serve.store import EventStore
 
 __all__ = ["create_app"]
 
+log = logging.getLogger(__name__)
 IdPath = Annotated[str, Path(min_length=1, max_length=200)]
 bearer = HTTPBearer(auto_error=False)
 
@@ -88,6 +90,15 @@ class MeasureMiddleware:
             name = getattr(scope.get("route"), "path", "unmatched")
             self.telemetry.requests.labels(name, str(status)).inc()
             self.telemetry.latency.labels(name).observe(time.perf_counter() - start)
+
+
+def _retrain_loop(service: RecommenderService, every_s: float, stop: threading.Event) -> None:
+    """Retrain every ``every_s`` seconds until ``stop``; a failed fit keeps the live model."""
+    while not stop.wait(every_s):
+        try:
+            service.retrain()
+        except Exception:  # keep serving the current model, and say why
+            log.exception("scheduled retrain failed; the current model stays live")
 
 
 def get_service(request: Request) -> RecommenderService:
@@ -136,7 +147,13 @@ def create_app(settings: Settings | None = None,
             app.state.service = RecommenderService.start(
                 store, settings.data, settings.model, settings.model_params,
                 seed_events=settings.seed_events)
+        stop = threading.Event()
+        if settings.retrain_every_s:
+            threading.Thread(target=_retrain_loop, name="coldrec-scheduled-retrain",
+                             args=(app.state.service, settings.retrain_every_s, stop),
+                             daemon=True).start()
         yield
+        stop.set()
 
     app = FastAPI(title="coldrec", version="0.1.0", lifespan=lifespan,
                   description="Recommendations for new shoppers, new products and the "

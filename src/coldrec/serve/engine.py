@@ -138,6 +138,8 @@ class RecommenderService:
             params.setdefault("progress", False)
         model = spec.build(**params).fit(data)
         ids = [str(x) for x in data.items.ids]
+        if hasattr(model, "search"):  # load the query encoder now, not on a shopper's time
+            model.search("warm-up", k=1)
         index = None
         if isinstance(model, FactorModel) and data.n_items >= self.ann_threshold:
             index = VectorIndex(model.item_factors_, exact_below=self.ann_threshold)

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     max_batch: int = Field(1000, ge=1, description="most events in one POST /events")
     max_k: int = Field(200, ge=1)
     seed_events: bool = Field(True, description="copy the dataset's events into an empty store")
+    retrain_every_s: float | None = Field(None, gt=0, description="retrain on a schedule "
+                                          "(seconds between fits; None: only on command)")
 
     def key_hashes(self) -> frozenset[str]:
         """Hashes of every accepted API key."""
