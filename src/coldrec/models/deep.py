@@ -7,7 +7,7 @@ arrays, so saved models are ``.npz`` + JSON and scoring needs no torch graph.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from coldrec.data.dataset import Dataset
+from coldrec.errors import ConfigError
 from coldrec.models.factor import FactorModel
 from coldrec.models.training import TorchRecommender
 
@@ -161,6 +162,9 @@ class LightGCN(TorchRecommender, FactorModel):
     ``layers`` rounds of propagation with the symmetrically normalised adjacency (sparse
     matrix products, full graph per batch); final embedding = mean over layers; BPR loss
     with one sampled negative per positive pair and L2 on the batch's ego embeddings.
+    ``negatives="popularity"`` debiases at training time: negatives are drawn with
+    probability ∝ count^``negative_alpha``, so popular items are pushed down more often
+    and the long tail gains ground (word2vec-style popularity-aware sampling).
     A new shopper is folded in by propagating from the items they touched through the
     trained item layers (no retraining); known shoppers use their trained embedding.
     """
@@ -170,9 +174,13 @@ class LightGCN(TorchRecommender, FactorModel):
 
     def __init__(self, dim: int = 64, layers: int = 2, reg: float = 1e-5, epochs: int = 300,
                  learning_rate: float = 1e-2, batch_size: int = 4096, patience: int = 10,
-                 progress: bool = True, random_state: int = 0) -> None:
+                 negatives: Literal["uniform", "popularity"] = "uniform",
+                 negative_alpha: float = 0.75, progress: bool = True,
+                 random_state: int = 0) -> None:
         self.dim = dim
         self.layers = layers
+        self.negatives = negatives
+        self.negative_alpha = negative_alpha
         self.reg = reg
         self.epochs = epochs
         self.learning_rate = learning_rate
@@ -195,6 +203,14 @@ class LightGCN(TorchRecommender, FactorModel):
         coo = R.tocoo()
         self._pos_u, self._pos_i = coo.row.astype(np.int64), coo.col.astype(np.int64)
         self._pos_keys = np.sort(self._pos_u * n_i + self._pos_i)
+        self._neg_p = None
+        if self.negatives == "popularity":
+            weights = np.bincount(self._pos_i, minlength=n_i).astype(np.float64)
+            weights = (weights + 1.0) ** float(self.negative_alpha)
+            self._neg_p = weights / weights.sum()
+        elif self.negatives != "uniform":
+            raise ConfigError(f"negatives must be 'uniform' or 'popularity', "
+                              f"not {self.negatives!r}")
 
     def _train_epoch(self, data: Dataset, optimizer: torch.optim.Optimizer,
                      rng: np.random.Generator) -> float:
@@ -224,15 +240,21 @@ class LightGCN(TorchRecommender, FactorModel):
 
     def _negatives(self, users: np.ndarray, n_items: int,
                    rng: np.random.Generator) -> np.ndarray:
-        """One uniformly sampled item per row that the user has not interacted with."""
-        neg = rng.integers(0, n_items, size=len(users))
+        """One sampled item per row (uniform or popularity-weighted) that the user has not
+        interacted with."""
+        def draw(size: int) -> np.ndarray:
+            if self._neg_p is None:
+                return rng.integers(0, n_items, size=size)
+            return rng.choice(n_items, size=size, p=self._neg_p)
+
+        neg = draw(len(users))
         for _ in range(10):  # resample collisions with positives (rare in sparse data)
             keys = users * n_items + neg
             pos = np.searchsorted(self._pos_keys, keys)
             hit = self._pos_keys[np.minimum(pos, len(self._pos_keys) - 1)] == keys
             if not hit.any():
                 break
-            neg[hit] = rng.integers(0, n_items, size=int(hit.sum()))
+            neg[hit] = draw(int(hit.sum()))
         return neg
 
     def _export(self) -> None:
@@ -272,10 +294,14 @@ class BPR(LightGCN):
     def __init__(self, dim: int = 64, reg: float = 0.0, epochs: int = 300,
                  learning_rate: float = 1e-3, batch_size: int = 2048, patience: int = 10,
                  fold_in_reg: float = 1.0, fold_in_confidence: float = 10.0,
-                 progress: bool = True, random_state: int = 0) -> None:
+                 negatives: Literal["uniform", "popularity"] = "uniform",
+                 negative_alpha: float = 0.75, progress: bool = True,
+                 random_state: int = 0) -> None:
         super().__init__(dim=dim, layers=0, reg=reg, epochs=epochs,
                          learning_rate=learning_rate, batch_size=batch_size,
-                         patience=patience, progress=progress, random_state=random_state)
+                         patience=patience, negatives=negatives,
+                         negative_alpha=negative_alpha, progress=progress,
+                         random_state=random_state)
         self.fold_in_reg = fold_in_reg
         self.fold_in_confidence = fold_in_confidence
 
