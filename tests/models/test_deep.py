@@ -50,3 +50,33 @@ class TestBPR(RecommenderContract):
         model = BPR(dim=4, epochs=2, progress=False).fit(data)
         assert model.layers == 0 and "layers" not in model.get_params()
         assert model.item_layers_.shape[0] == 1
+
+
+def test_popularity_negatives_follow_item_counts() -> None:
+    import pandas as pd
+
+    from coldrec.errors import ConfigError
+
+    # item 0 bought by users 0..49; user 100 bought only item 5; items 1..9 once each
+    rows = [{"user_id": u, "item_id": 0} for u in range(50)]
+    rows += [{"user_id": i, "item_id": i} for i in range(1, 10)]
+    rows += [{"user_id": 100, "item_id": 5}]
+    data = Dataset.from_frames(pd.DataFrame(rows), name="skewed")
+    models = {}
+    for kind in ("uniform", "popularity"):
+        model = BPR(negatives=kind, negative_alpha=1.0, progress=False)
+        model.history_ = model._history_matrix(data)
+        model._build(data)
+        models[kind] = model
+    rng = np.random.default_rng(0)
+    user = np.full(20_000, 50)  # internal index of raw user 100
+    uniform = models["uniform"]._negatives(user, 10, rng)
+    popular = models["popularity"]._negatives(user, 10, rng)
+    assert not np.isin(uniform, [5]).any() and not np.isin(popular, [5]).any()
+    # P(item 0) ∝ count + 1 = 51 against 2 or 3 for the others: about 0.73; uniform: 1/9
+    assert 0.65 < np.mean(popular == 0) < 0.8
+    assert 0.08 < np.mean(uniform == 0) < 0.14
+    bad = BPR(negatives="nope", progress=False)  # type: ignore[arg-type]
+    bad.history_ = bad._history_matrix(data)
+    with pytest.raises(ConfigError, match="negatives"):
+        bad._build(data)
