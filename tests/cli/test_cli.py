@@ -114,3 +114,21 @@ def test_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     result = runner.invoke(app, ["evaluate", "--data", "completejourney", "--model", "ease",
                                  "--params", "depth=3"])
     assert result.exit_code == 2 and "no parameter depth" in result.output
+
+
+def test_rerank_option_in_evaluate_and_recommend(shop: Path) -> None:
+    base = ["evaluate", "--data", str(shop), "--protocol", "P1", "--model", "ease",
+            "--params", "lam=5,ips=0", "--k", "5", "--json"]
+    plain = json.loads(runner.invoke(app, base).stdout)
+    out = runner.invoke(app, [*base, "--rerank", "popularity:3"])
+    assert out.exit_code == 0, out.output
+    tuned = json.loads(out.stdout)
+    assert tuned["info"]["rerank"] == "popularity:3"
+    assert tuned["metrics"] != plain["metrics"]  # the re-ranker changed the lists
+    bad = runner.invoke(app, [*base, "--rerank", "sparkle:1"])
+    assert bad.exit_code == 2 and "unknown re-ranker 'sparkle'" in bad.output
+    rec = runner.invoke(app, ["recommend", "--data", str(shop), "--model", "ease", "--params",
+                              "lam=5", "--user", "c1", "--k", "3", "--rerank", "tail:3",
+                              "--json"])
+    assert rec.exit_code == 0, rec.output
+    assert len(json.loads(rec.stdout)) == 3
