@@ -1,6 +1,8 @@
 """LightGCN seconds per epoch: coldrec next to RecBole, same machine, data and run.
 
-    python benchmarks/recbole_timing.py            # needs `pip install recbole==1.2.1`
+    pip install --no-deps recbole==1.2.1 colorlog==4.7.2 colorama==0.4.4 thop texttable \
+        tabulate                                   # (`make bench` does this)
+    python benchmarks/recbole_timing.py
 
 Both train LightGCN on the ml-100k P1 training part with the same shape: 64-d embeddings,
 2 layers, batch 4096, Adam lr 0.01, L2 1e-4, one sampled negative per positive. Each
