@@ -54,6 +54,10 @@ PEERS = {
                  "0.3198, implicit ALS (wide grid) 0.3364",
     "p2-amazon": "EASE λ=50 NDCG@10 0.0789 / Recall@10 0.1155 (target ≥ 1.05 ×: 0.0828 / "
                  "0.1213)",
+    "p1-cj": "no PEERS figures; implicit ALS (the `als` row is implicit's ALS) is the peer run "
+             "here; EASE cannot run (68,509² dense inverse does not fit in 24 GiB)",
+    "p5-cj": "no PEERS figures; implicit ALS (the `als` row is implicit's ALS) is the peer run "
+             "here; EASE cannot run (68,509² dense inverse does not fit in 24 GiB)",
 }
 
 
