@@ -136,6 +136,19 @@ async def drive(port: int, rate: float, seconds: float, make: Any,
             "p99 ms": float(np.percentile(lat, 99)), "max ms": float(lat.max())}
 
 
+def step_search(port: int, endpoint: str, make: Any, rates: tuple[int, ...],
+                seconds: float) -> list[dict[str, Any]]:
+    """Rising rates until p99 reaches the budget or a request fails."""
+    rows = []
+    for rate in rates:
+        row = asyncio.run(drive(port, float(rate), seconds, make))
+        rows.append({"endpoint": endpoint, **row})
+        print(rows[-1], flush=True)
+        if row["p99 ms"] >= BUDGET_MS or row["errors"]:
+            break
+    return rows
+
+
 def ann_recall(data_name: str) -> dict[str, Any]:
     data = load(data_name)
     model = ALS(factors=64, regularization=10.0, alpha=10.0).fit(data)
@@ -194,13 +207,7 @@ def main() -> None:
 
         sustained = asyncio.run(drive(port, 300.0, long_s, get))
         print(f"GET 300/s: {sustained}", flush=True)
-        steps = []
-        for rate in (300, 500, 800, 1200):
-            row = asyncio.run(drive(port, float(rate), step_s, get))
-            steps.append({"endpoint": "GET /recommend", **row})
-            print(steps[-1], flush=True)
-            if row["p99 ms"] >= BUDGET_MS or row["errors"]:
-                break
+        steps = step_search(port, "GET /recommend", get, (300, 500, 800, 1200), step_s)
         headers = {"Authorization": f"Bearer {KEY}"}
 
         def post(i: int) -> tuple[str, str, bytes, dict[str, str]]:
@@ -208,12 +215,7 @@ def main() -> None:
                      "item_id": items[(i * 104729) % len(items)], "event_type": "view"}
             return "POST", "/events", json.dumps(event).encode(), headers
 
-        for rate in (100, 200, 300, 500):
-            row = asyncio.run(drive(port, float(rate), step_s, post))
-            steps.append({"endpoint": "POST /events", **row})
-            print(steps[-1], flush=True)
-            if row["p99 ms"] >= BUDGET_MS or row["errors"]:
-                break
+        steps += step_search(port, "POST /events", post, (100, 200, 300, 500), step_s)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)

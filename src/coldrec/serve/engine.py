@@ -355,8 +355,9 @@ class RecommenderService:
             context = RerankContext(item_counts=live.item_counts, history=history,
                                     catalog=live.catalog)
             candidates = None
-            if filters is not None and filters.rule().active:
-                candidates = np.flatnonzero(filters.rule().allowed(context))
+            rule = filters.rule() if filters is not None else None
+            if rule is not None and rule.active:
+                candidates = np.flatnonzero(rule.allowed(context))
             depth = k * DEPTH_FACTOR if reranker is not None else k
             users = np.asarray([row])
             if query and hasattr(live.model, "search"):
