@@ -30,10 +30,15 @@ from coldrec.errors import DataError
 __all__ = [
     "CATALOG_TEXT_COLUMNS",
     "DEFAULT_EVENT_WEIGHTS",
+    "NON_INTERACTIONS",
     "clean_catalog",
     "clean_events",
     "clean_users",
 ]
+
+#: Event types that are logged (for experiment reports) but are not interactions: they
+#: never enter an interaction matrix.
+NON_INTERACTIONS: frozenset[str] = frozenset({"impression"})
 
 #: Weight of each event type in the interaction matrix unless a dataset config overrides it.
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {

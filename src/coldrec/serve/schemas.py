@@ -6,10 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Event", "EventBatch", "EventsAccepted", "Health", "ItemIn", "ItemOut",
-           "RecommendRequest", "Recommendation", "Recommendations", "UserIn"]
+__all__ = ["CatalogPage", "Event", "EventBatch", "EventsAccepted", "Health", "ItemIn",
+           "ItemOut", "Product", "RecommendRequest", "Recommendation", "Recommendations",
+           "ShopInfo", "UserIn"]
 
-EventType = Literal["view", "click", "cart", "purchase", "rating"]
+#: "impression" logs what a shopper was shown (for experiment reports; not an interaction)
+EventType = Literal["impression", "view", "click", "cart", "purchase", "rating"]
 Id = Field(min_length=1, max_length=200)
 
 
@@ -78,17 +80,43 @@ class RecommendRequest(BaseModel):
     rerank: str | None = Field(None, max_length=200)
 
 
-class Recommendation(BaseModel):
+class Product(BaseModel):
     item_id: str
+    title: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+
+
+class Recommendation(Product):
     score: float
     reason: str
-    title: str | None = None
 
 
 class Recommendations(BaseModel):
     user_id: str | None
     model_version: int
     items: list[Recommendation]
+    experiment: str | None = Field(None, description="the experiment answering this shopper")
+    variant: str | None = Field(None, description="their variant: attach it to the "
+                                "impression, click and purchase events of these items")
+
+
+class CatalogPage(BaseModel):
+    total: int
+    offset: int
+    items: list[Product]
+
+
+class ShopInfo(BaseModel):
+    """What the demo page needs to draw its forms."""
+
+    data: str
+    model: str
+    categories: list[str]
+    attributes: dict[str, list[str]]
+    experiment: dict[str, object] | None
+    open_writes: bool
 
 
 class Health(BaseModel):

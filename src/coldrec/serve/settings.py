@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,8 +21,8 @@ class Settings(BaseSettings):
 
     ``api_key`` (plain, from the environment) is hashed on load and forgotten;
     ``api_key_hashes`` lists further accepted keys by their SHA-256. Without any key,
-    writes are refused (401) rather than open. ``open_reads`` lets recommendation reads
-    through without a key.
+    writes are refused (401) rather than open, unless ``open_writes`` (local demos).
+    ``open_reads`` lets recommendation reads through without a key.
     """
 
     model_config = SettingsConfigDict(env_prefix="COLDREC_", env_file=".env", extra="ignore")
@@ -39,6 +40,15 @@ class Settings(BaseSettings):
     seed_events: bool = Field(True, description="copy the dataset's events into an empty store")
     retrain_every_s: float | None = Field(None, gt=0, description="retrain on a schedule "
                                           "(seconds between fits; None: only on command)")
+    open_writes: bool = Field(False, description="accept writes without a key (a local "
+                              "demo only: anyone who reaches the port may write)")
+    experiment: Path | None = Field(None, description="A/B experiment design (JSON) that "
+                                    "answers every shopper with their variant")
+    reports_dir: Path = Field(Path("reports"), description="where `coldrec evaluate` and "
+                              "`coldrec demo` leave evaluation reports for the metrics view")
+    new_arrivals: int = Field(500, ge=1, description="how many of the newest products the "
+                              "'new arrivals' shelf ranks")
+    demo_page: bool = Field(True, description="serve the demo shop page at /")
 
     def key_hashes(self) -> frozenset[str]:
         """Hashes of every accepted API key."""

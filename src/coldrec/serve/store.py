@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from coldrec.data.dataset import Dataset
+from coldrec.data.schema import NON_INTERACTIONS
 
 __all__ = ["EventStore"]
 
@@ -148,11 +149,30 @@ class EventStore:
                                ).mappings().first()
         return None if row is None else dict(row)
 
+    def experiment_events(self, experiment: str) -> pd.DataFrame:
+        """Every event whose variant label belongs to ``experiment`` (``experiment/...``)."""
+        with self.engine.connect() as conn:
+            return pd.read_sql(sa.select(events.c.user_id, events.c.item_id,
+                                         events.c.event_type, events.c.value,
+                                         events.c.timestamp, events.c.variant)
+                               .where(events.c.variant.startswith(f"{experiment}/",
+                                                                  autoescape=True))
+                               .order_by(events.c.id), conn)
+
+    def prices(self) -> dict[str, float]:
+        """Catalogue price of every product that has one."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(items.c.item_id, items.c.price)
+                                .where(items.c.price.is_not(None))).all()
+        return {str(i): float(p) for i, p in rows}
+
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """(events, catalog, users) as canonical tables, for retraining."""
         with self.engine.connect() as conn:
             ev = pd.read_sql(sa.select(events.c.user_id, events.c.item_id, events.c.event_type,
-                                       events.c.value, events.c.timestamp), conn)
+                                       events.c.value, events.c.timestamp)
+                             .where(events.c.event_type.not_in(sorted(NON_INTERACTIONS))),
+                             conn)
             cat = pd.read_sql(sa.select(items), conn)
             usr = pd.read_sql(sa.select(users), conn)
         extra = cat.pop("attributes").map(lambda t: json.loads(t) if t else {})
