@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 # the recommendation service on the built-in dataset (first start seeds the store and trains)
 serve: $(STAMP)
-	$(VENV)/bin/coldrec serve --data completejourney --port 8000
+	$(VENV)/bin/coldrec serve --data completejourney --port 8000 --open-writes
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from coldrec.data import Dataset
+from coldrec.experiments import load_experiment
 from coldrec.serve.app import create_app
 from coldrec.serve.engine import RecommenderService
 from coldrec.serve.settings import Settings, hash_key
@@ -26,7 +27,9 @@ def make_client(db: Path, model: str = "hybrid", **overrides: object) -> TestCli
                         max_batch=50, data="unused", **overrides)
     store = EventStore(settings.database_url)
     params = {"cf": "ease", "cf_lam": 5.0} if model == "hybrid" else {}
-    service = RecommenderService.from_dataset(store, data, model, params)
+    experiment = load_experiment(settings.experiment) if settings.experiment else None
+    service = RecommenderService.from_dataset(store, data, model, params,
+                                              experiment=experiment)
     client = TestClient(create_app(settings, service))
     client.store = store  # type: ignore[attr-defined]
     return client

@@ -10,6 +10,7 @@ a search phrase (in English and in Chinese), and a brand-new product that nobody
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from coldrec.cli.common import Shopper, recommend_for, recommendation_table
 from coldrec.data.builtin import load
 from coldrec.data.dataset import Dataset
 from coldrec.eval.protocols import make_split
+from coldrec.eval.reports import save_evaluation
 from coldrec.eval.runner import ProtocolResult, run_protocol
 from coldrec.models.hybrid import Hybrid
 from coldrec.models.registry import get_model_spec
@@ -124,8 +126,10 @@ def _new_arrivals(console: Console, model: Hybrid, data: Dataset) -> None:
         else data.describe_item(int(i)) for i in ids))
 
 
-def run_demo(console: Console, quick: bool = False) -> dict[str, ProtocolResult]:
-    """Run the demo, printing to ``console``; returns the evaluation results."""
+def run_demo(console: Console, quick: bool = False, report_dir: Path | None = None
+             ) -> dict[str, ProtocolResult]:
+    """Run the demo, printing to ``console``; returns the evaluation results (also saved
+    in ``report_dir`` when given)."""
     start = time.perf_counter()
     console.rule("[bold]coldrec demo — The Complete Journey (dunnhumby)")
     data = load("completejourney")
@@ -175,5 +179,9 @@ def run_demo(console: Console, quick: bool = False) -> dict[str, ProtocolResult]
 
     console.rule("Brand-new products, known only by their text")
     _new_arrivals(console, model, data)
+    if report_dir is not None:
+        path = save_evaluation(list(results.values()), report_dir, "coldrec demo")
+        console.print(f"\nevaluation saved to {path} (the metrics view of `make serve` "
+                      "shows it)")
     console.print(f"\n[dim]demo finished in {time.perf_counter() - start:.0f} s[/]")
     return results

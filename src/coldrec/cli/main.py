@@ -1,4 +1,5 @@
-"""The ``coldrec`` command line: inspect, evaluate, train, recommend, demo."""
+"""The ``coldrec`` command line: inspect, evaluate, train, recommend, search, demo, serve,
+experiment."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from coldrec.cli import experiment as experiment_cli
 from coldrec.cli.common import (
     Shopper,
     console,
@@ -26,6 +28,7 @@ from coldrec.data.builtin import BUILTIN_DATASETS, load
 from coldrec.errors import ColdrecError, ConfigError
 from coldrec.eval.protocols import PROTOCOLS
 from coldrec.eval.report import dataset_stats, plot_long_tail
+from coldrec.eval.reports import save_evaluation
 from coldrec.eval.runner import run_protocol
 from coldrec.models.base import Recommender
 from coldrec.models.registry import MODELS, get_model_spec
@@ -38,6 +41,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="coldrec — recommendations for new shoppers, new products and the long tail.",
 )
+app.add_typer(experiment_cli.app, name="experiment")
 
 DataOpt = Annotated[str, typer.Option("--data", "-d",
                                       help=f"built-in name ({', '.join(BUILTIN_DATASETS)}) "
@@ -130,6 +134,9 @@ def evaluate(
         "--diversity", help="also report intra-list diversity (encodes the catalog)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+    report_dir: Annotated[Path | None, typer.Option(
+        help="also save the result there (the service's metrics view shows the newest)")] =
+        None,
 ) -> None:
     """Select on validation, refit once, and report accuracy and beyond-accuracy metrics
     (coverage, Gini, popularity, tail share, TailRecall) of one model, optionally re-ranked."""
@@ -148,6 +155,8 @@ def evaluate(
             result.model = f"{model} → {rerank}"
     except ColdrecError as exc:
         _fail(exc)
+    if report_dir is not None:
+        save_evaluation([result], report_dir, "coldrec evaluate " + " ".join(sys.argv[2:]))
     if as_json:
         typer.echo(json.dumps(result.to_json()))
         return
@@ -246,12 +255,15 @@ def search(
 @app.command()
 def demo(
     quick: Annotated[bool, typer.Option(help="smaller grid (for tests)")] = False,
+    report_dir: Annotated[Path | None, typer.Option(
+        help="where to save the evaluation (shown by the service's metrics view)")] =
+        Path("reports"),
 ) -> None:
     """Train, evaluate and show recommendations on the built-in Complete Journey data."""
     from coldrec.cli.demo import run_demo
 
     try:
-        run_demo(console, quick=quick)
+        run_demo(console, quick=quick, report_dir=report_dir)
     except ColdrecError as exc:
         _fail(exc)
 
@@ -267,8 +279,13 @@ def serve(
         help="SQLAlchemy URL of the event store (default: COLDREC_DATABASE_URL or "
              "sqlite:///coldrec-service.sqlite)")] = None,
     access_log: Annotated[bool, typer.Option(help="log every request")] = False,
+    open_writes: Annotated[bool, typer.Option(
+        help="accept writes without an API key (a local demo only)")] = False,
+    experiment: Annotated[Path | None, typer.Option(
+        help="run this A/B experiment design (JSON) on every shopper")] = None,
 ) -> None:  # pragma: no cover - runs a server until stopped
-    """Run the recommendation service (HTTP API; API key from COLDREC_API_KEY)."""
+    """Run the recommendation service (HTTP API and the demo page at /; API key from
+    COLDREC_API_KEY)."""
     import uvicorn
 
     from coldrec.serve.app import create_app
@@ -278,6 +295,10 @@ def serve(
                                  "model_params": parse_params(params or [])}
     if database is not None:
         overrides["database_url"] = database
+    if open_writes:
+        overrides["open_writes"] = True
+    if experiment is not None:
+        overrides["experiment"] = experiment
     uvicorn.run(create_app(Settings(**overrides)), host=host, port=port, log_level="info",
                 access_log=access_log)
 
