@@ -55,7 +55,7 @@ def test_report_with_a_bad_design_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_simulate_on_a_toml_dataset_writes_the_report(tmp_path: Path) -> None:
-    events, catalog, users = shop_frames(n_users=150)
+    events, catalog, _ = shop_frames(n_users=150)
     events.to_csv(tmp_path / "events.csv", index=False)
     catalog.to_csv(tmp_path / "items.csv", index=False)
     cfg = tmp_path / "shop.toml"

@@ -29,7 +29,7 @@ def test_assignment_is_a_pure_function_of_salt_and_id() -> None:
         digest = hashlib.sha256(f"ab\x1f{u}".encode()).hexdigest()
         assert a.bucket(u) == int(digest[:15], 16) / 16**15
         assert a.assign(u).name == ("control" if a.bucket(u) < 0.5 else "treatment")
-    assert 0.0 <= min(a.bucket(u) for u in ids) and max(a.bucket(u) for u in ids) < 1.0
+    assert min(a.bucket(u) for u in ids) >= 0.0 and max(a.bucket(u) for u in ids) < 1.0
 
 
 def test_shares_follow_the_weights() -> None:
