@@ -17,7 +17,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/coldrec demo
 
-# the recommendation service on the built-in dataset (first start seeds the store and trains)
+# the service and its demo shop page (http://localhost:8000/) on the built-in dataset; the
+# first start seeds the store and trains. --open-writes: the page may write without a key
+# (local demo only)
 serve: $(STAMP)
 	$(VENV)/bin/coldrec serve --data completejourney --port 8000 --open-writes
 
@@ -39,6 +41,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/collaborative.py
 	$(PY) benchmarks/longtail.py
 	$(PY) benchmarks/serve_load.py
+	$(PY) benchmarks/experiments.py
 	$(PY) -m pip install --quiet --no-deps recbole==1.2.1 colorlog==4.7.2 colorama==0.4.4 \
 		thop==0.1.1.post2209072238 texttable==1.7.2 tabulate==0.10.0
 	$(PY) benchmarks/recbole_timing.py
