@@ -141,7 +141,8 @@ def per_shopper(events: pd.DataFrame, experiment: Experiment,
     ``events`` needs ``user_id``, ``item_id``, ``event_type`` and ``variant`` (labels
     ``experiment/variant`` as the service hands them out); ``value`` of a purchase is its
     amount, else the product's price from ``prices``, else 0. Events of other experiments
-    are ignored; a label naming no variant of this experiment is a :class:`DataError`.
+    are ignored, and so are labels naming no variant of this experiment (a stale or
+    mistyped client: :func:`experiment_report` notes how many).
     """
     for col in ("user_id", "item_id", "event_type", "variant"):
         if col not in events.columns:
@@ -150,11 +151,8 @@ def per_shopper(events: pd.DataFrame, experiment: Experiment,
     ev = events[events["variant"].astype("string").str.startswith(prefix).fillna(False)
                 .to_numpy(dtype=bool)]
     names = ev["variant"].str.slice(len(prefix))
-    known = {v.name for v in experiment.variants}
-    stray = sorted(set(names) - known)
-    if stray:
-        raise DataError(f"events name variant(s) {', '.join(stray)} that experiment "
-                        f"{experiment.name!r} does not define", column="variant")
+    known = names.isin([v.name for v in experiment.variants]).to_numpy(dtype=bool)
+    ev, names = ev[known], names[known]
     kind = ev["event_type"].astype(str).to_numpy()
     value = pd.to_numeric(ev["value"], errors="coerce") if "value" in ev.columns else \
         pd.Series(np.nan, index=ev.index)
@@ -253,6 +251,9 @@ def experiment_report(events: pd.DataFrame, experiment: Experiment, *,
                       alpha: float = 0.05) -> ExperimentReport:
     """Analyse the logged events of ``experiment`` (see :func:`per_shopper`)."""
     rows = per_shopper(events, experiment, prices)
+    labels = events["variant"].dropna().astype(str)
+    stray = sorted({x for x in labels if x.startswith(f"{experiment.name}/")} -
+                   {experiment.label(v) for v in experiment.variants})
     z = float(stats.norm.ppf(1 - alpha / 2))
     groups = {v.name: rows[rows["variant"] == v.name] for v in experiment.variants}
     variants = [_variant_stats(name, g, z, alpha) for name, g in groups.items()]
@@ -275,6 +276,9 @@ def experiment_report(events: pd.DataFrame, experiment: Experiment, *,
         else math.nan
     winner, decision = _decide(experiment, variants, comparisons)
     notes = []
+    if stray:
+        notes.append(f"ignored events labelled {', '.join(stray[:5])}: variants this "
+                     "experiment does not define")
     if counts.sum() == 0:
         notes.append("no events of this experiment were logged yet")
     if not any(v.impressions for v in variants):

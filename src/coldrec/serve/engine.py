@@ -23,6 +23,7 @@ from coldrec.errors import DataError
 from coldrec.experiments.design import Experiment, Variant
 from coldrec.models.ann import VectorIndex
 from coldrec.models.base import Recommender
+from coldrec.models.baselines import Popularity, RandomRecommender
 from coldrec.models.factor import FactorModel
 from coldrec.models.registry import get_model_spec
 from coldrec.rerank import DEPTH_FACTOR, BusinessFilter, RerankContext, get_reranker
@@ -444,6 +445,9 @@ class RecommenderService:
                                                        attributes=attrs, candidates=candidates)
                 default = "popular with shoppers like you" if history.nnz == 0 else \
                     "shoppers like you bought it"
+                if isinstance(live.model, Popularity | RandomRecommender):
+                    default = "popular in the shop" if isinstance(live.model, Popularity) \
+                        else "picked at random"
                 if new_arrivals:
                     default = "new arrival"
             if reranker is not None:
