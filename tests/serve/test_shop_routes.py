@@ -129,3 +129,19 @@ def test_experiment_arms_answer_with_their_own_model(tmp_path: Path) -> None:
         assert {v.version for v in service._lives.values()} == {2}
     with make_client(tmp_path / "n.sqlite") as client:
         assert client.get("/experiment/report").status_code == 404
+
+
+def test_similar_products_by_co_purchase_and_by_text(client: TestClient) -> None:
+    similar = client.get("/items/1001/similar?k=5").json()["items"]
+    # the garden group buys garden products together
+    assert {it["item_id"] for it in similar} == {"1000", "1002", "1003", "1004", "1005"}
+    # both signals agree here; each item names the stronger one
+    assert {it["reason"] for it in similar} <= {"bought together with garden product 1",
+                                                "described like garden product 1"}
+    # a product nobody bought is matched by its text
+    body = {"title": "kitchen product extra", "category": "Home > Kitchen"}
+    client.put("/items/k-new", json=body, headers=AUTH)
+    similar = client.get("/items/k-new/similar?k=4").json()["items"]
+    assert all(it["category"] == "Home > Kitchen" for it in similar)
+    assert all(it["reason"].startswith("described like kitchen product extra")
+               for it in similar)

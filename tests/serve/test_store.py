@@ -73,3 +73,21 @@ def test_seed_and_frames_rebuild_the_dataset(store: EventStore) -> None:
     assert again.binary_matrix.nnz == data.binary_matrix.nnz
     assert set(cat.columns) >= {"item_id", "title", "category", "price"}
     assert store.add_model_version("hybrid", {"items": 12}) >= 1
+
+
+def test_frames_with_and_without_free_attributes(store: EventStore) -> None:
+    """A restart reads a catalogue where some products carry free attributes and some do
+    not (SQL NULL), and impressions are never part of the training events."""
+    store.upsert_item("i1", {"title": "Tea", "colour": "green"})
+    store.upsert_item("i2", {"title": "Coffee"})
+    store.upsert_user("u1", {"age": "35-44"})
+    store.add_events([{"user_id": "u1", "item_id": "i1", "event_type": "purchase"},
+                      {"user_id": "u2", "item_id": "i2", "event_type": "impression",
+                       "variant": "ab/control"}])
+    ev, cat, usr = store.frames()
+    assert list(ev["event_type"]) == ["purchase"]
+    cat = cat.set_index("item_id")
+    assert cat.loc["i1", "colour"] == "green" and cat.loc["i2", "title"] == "Coffee"
+    assert list(usr["user_id"]) == ["u1"]
+    assert list(store.experiment_events("ab")["user_id"]) == ["u2"]
+    assert store.experiment_events("a").empty  # the label prefix is the whole name

@@ -113,15 +113,26 @@ class TextItemsMixin:
         """Products for a text ``query`` (any language the encoder knows).
 
         With a ``user`` (internal index, ``-1`` for a new shopper described by ``history``
-        or ``attributes``) the ranking blends in that shopper's recommendation scores with
-        weight ``personalisation``. Returns ``(item indices, scores)``.
+        or ``attributes``) the best ``max(10·k, 100)`` text matches are re-ordered by
+        blending in that shopper's recommendation scores (both z-scored over those matches)
+        with weight ``personalisation``: the query decides what is relevant, the shopper
+        only which of the relevant products come first. Returns ``(item indices, scores)``.
         """
         assert isinstance(self, Recommender)
         self._check_fitted()
         scores = self.text_scores([query])
         if user is not None:
-            personal = self.score([user], history=history, attributes=attributes)
-            scores = scores + personalisation * zscore(personal)
+            depth = min(scores.shape[1], max(10 * k, 100))
+            pool, _ = self._topk_rows(scores, depth)
+            pool = pool[0][pool[0] >= 0]
+            personal = self.score([user], history=history, attributes=attributes)[0, pool]
+            finite = np.isfinite(personal)
+            personal = np.where(finite, personal, personal[finite].min() if finite.any()
+                                else 0.0)
+            blended = zscore(scores[0, pool][None, :])[0] + \
+                personalisation * zscore(personal[None, :])[0]
+            scores = np.full_like(scores, -np.inf)
+            scores[0, pool] = blended
         ids, vals = self._topk_rows(scores, k)
         return ids[0], vals[0]
 

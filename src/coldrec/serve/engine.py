@@ -66,6 +66,17 @@ class LiveModel:
     fitted_at: float = field(default_factory=time.time)
 
 
+#: similar products: candidates per signal, co-purchase shrinkage, buyers for half trust
+SIMILAR_POOL = 200
+SIMILAR_SHRINK = 5.0
+SIMILAR_TRUST = 20.0
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    sd = values.std()
+    return (values - values.mean()) / sd if sd > 0 else np.zeros_like(values)
+
+
 def _attributes_frame(attributes: Mapping[str, Any] | None) -> pd.DataFrame | None:
     if not attributes:
         return None
@@ -469,20 +480,51 @@ class RecommenderService:
                 np.concatenate([scores, np.full(pad, -np.inf)])[None, :])
 
     def similar(self, item_id: str, k: int = 10) -> list[dict[str, Any]] | None:
-        """Products bought with / like ``item_id``; None when the product is unknown."""
+        """Products bought together with or described like ``item_id`` (None when the
+        product is unknown).
+
+        Two signals, each z-scored over the best ``POOL`` candidates of either: co-purchase
+        cosine with shrinkage (``co / (√(nᵢ nⱼ) + SHRINK)``) and, for text-aware models,
+        cosine of the products' language-model vectors. Trust in co-purchases grows with
+        the product's buyers (``n / (n + TRUST)``), so a new or rare product is matched by
+        its text and a best seller by what is bought with it.
+        """
         with self._lock:
             live = self.live
             idx = live.item_index.get(item_id)
             if idx is None:
                 return None
-            n = live.model.n_items_
-            hist = sp.csr_matrix(([1.0], ([0], [idx])), shape=(1, n), dtype=np.float32)
-            ids, scores = live.model.recommend(np.asarray([-1]), k=k, history=hist)
-            name = live.catalog["title"].get(idx) if live.catalog is not None and \
-                "title" in live.catalog.columns else item_id
-            return self._result(live, -1, ids[0], scores[0], hist, None,
-                                f"bought together with or like {name}",
-                                explain_signals=False)
+            n = len(live.item_ids)
+            matrix = live.data.binary_matrix
+            cf = np.zeros(n)
+            if idx < matrix.shape[1]:
+                buyers = matrix[:, idx].nonzero()[0]
+                if len(buyers):
+                    co = np.asarray(matrix[buyers].sum(axis=0)).ravel()
+                    counts = live.item_counts[:len(co)]
+                    cf[:len(co)] = co / (np.sqrt(counts[idx] * counts) + SIMILAR_SHRINK)
+            emb = getattr(live.model, "item_embeddings_", None)
+            text = np.asarray(emb @ emb[idx], dtype=np.float64) if emb is not None and \
+                len(emb) == n else None
+            trust = live.item_counts[idx] / (live.item_counts[idx] + SIMILAR_TRUST)
+            pool = set(np.argsort(-cf)[:SIMILAR_POOL].tolist())
+            if text is not None:
+                pool |= set(np.argsort(-text)[:SIMILAR_POOL].tolist())
+            pool.discard(idx)
+            cand = np.asarray(sorted(pool))
+            by_cf = trust * _z(cf[cand]) if cf[cand].any() else np.zeros(len(cand))
+            by_text = (1 - trust) * _z(text[cand]) if text is not None else \
+                np.zeros(len(cand))
+            score = by_cf + by_text
+            top = np.argsort(-score, kind="stable")[:k]
+            name = self.describe(live, idx)["title"] or item_id
+            out = []
+            for j in top:
+                reason = f"bought together with {name}" if by_cf[j] >= by_text[j] else \
+                    f"described like {name}"
+                out.append({**self.describe(live, int(cand[j])), "score": float(score[j]),
+                            "reason": reason})
+            return out
 
     def search(self, query: str, k: int = 10, user_id: str | None = None
                ) -> list[dict[str, Any]]:

@@ -175,9 +175,9 @@ class EventStore:
                              conn)
             cat = pd.read_sql(sa.select(items), conn)
             usr = pd.read_sql(sa.select(users), conn)
-        extra = cat.pop("attributes").map(lambda t: json.loads(t) if t else {})
+        extra = cat.pop("attributes").map(_json_object)
         cat = pd.concat([cat.drop(columns="updated_at"), pd.DataFrame(extra.tolist())], axis=1)
-        attrs = usr.pop("attributes").map(lambda t: json.loads(t) if t else {})
+        attrs = usr.pop("attributes").map(_json_object)
         usr = pd.concat([usr[["user_id"]], pd.DataFrame(attrs.tolist())], axis=1)
         return ev, cat, usr
 
@@ -224,6 +224,11 @@ class EventStore:
                         batch = []
                 if batch:
                     conn.execute(events.insert(), batch)
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    """A stored JSON object; SQL NULL (None, or NaN once pandas reads a mixed column) → {}."""
+    return json.loads(text) if isinstance(text, str) and text else {}
 
 
 def _clean(value: Any) -> Any:
