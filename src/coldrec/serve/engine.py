@@ -406,7 +406,8 @@ class RecommenderService:
                                  filters=filters, rerank=rerank, variant=variant,
                                  new_arrivals=new_arrivals)
         with self._lock:
-            self._expose(answer)
+            if not query:  # search results are answers to a query, not recommendations
+                self._expose(answer)
             if plain and self._epoch == epoch:
                 self._answers.setdefault(user_id, {})[key] = answer
                 self._answers.move_to_end(user_id)
