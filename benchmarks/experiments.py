@@ -47,6 +47,9 @@ def main() -> None:
         rep = sim.report
         ctr = next(c for c in rep.comparisons if c.metric == "ctr")
         c, t = rep.stats("control"), rep.stats("treatment")
+        ab_order = "treatment" if t.ctr > c.ctr else "control"
+        verdict = "yes" if sim.agrees else ("no significant winner" if rep.winner is None
+                                            else "**no: picks the other**")
         rows.append(
             f"| {data} {protocol} | {c_model} vs {t_model} | "
             f"{sim.offline['control']['ndcg@10']:.4f} / {sim.offline['treatment']['ndcg@10']:.4f}"
@@ -54,7 +57,8 @@ def main() -> None:
             f"{100 * c.conversion:.1f}% / {100 * t.conversion:.1f}% | "
             f"{c.revenue_per_user:.2f} / {t.revenue_per_user:.2f} | {ctr.lift:+.1%} | "
             f"{ctr.p_adjusted:.2g} | {rep.winner or '—'} | {sim.offline_winner} | "
-            f"{'yes' if sim.agrees else 'no'} | {sim.seconds:.0f} |")
+            f"{verdict} | {'yes' if ab_order == sim.offline_winner else 'no'} | "
+            f"{sim.seconds:.0f} |")
         print(rows[-1], flush=True)
     body = [
         "## Replay A/B experiments (offline simulator)", "",
@@ -64,11 +68,13 @@ def main() -> None:
         "impression, click and purchase goes back through the event API with its variant. "
         "Assignment is the service's hash assignment (50/50). CTR's p-value is the "
         "delta-method z-test clustered by shopper (Holm-adjusted). *Agree*: the report's "
-        "winner is the variant with the higher offline NDCG@10 on the same split.", "",
+        "winner is the variant with the higher offline NDCG@10 on the same split; *same "
+        "order*: the CTR point estimates order the two variants as offline NDCG does "
+        "(significant or not).", "",
         "| split | control vs treatment | offline NDCG@10 (c / t) | shoppers | CTR | "
         "conversion | revenue / shopper | CTR lift | p | A/B winner | offline winner | "
-        "agree | s |",
-        "|---|---|---|---|---|---|---|---:|---:|---|---|---|---:|",
+        "agree | same order | s |",
+        "|---|---|---|---|---|---|---|---:|---:|---|---|---|---|---:|",
         *rows, ""]
     update_section("experiments-replay", "\n".join(body) + "\n" + stamp())
 

@@ -85,9 +85,11 @@ async function refreshPanels() {
   badge.hidden = !recs.variant;
   badge.textContent = recs.variant ? `variant ${recs.variant}` : "";
   fill($("#recs"), recs.items);
+  let logged = Promise.resolve();
   if (recs.variant && recs.items.length) {  // what was shown, for the experiment report
-    log(recs.items.map((it) => ({ user_id: state.shopper, item_id: it.item_id,
-      event_type: "impression", variant: recs.variant }))).catch(() => {});
+    logged = log(recs.items.map((it) => ({ user_id: state.shopper, item_id: it.item_id,
+      event_type: "impression", variant: recs.variant })))
+      .catch((e) => toast(`impressions not recorded: ${e.message}`));
   }
   const arrivals = await api(`/recommend/${user}/new-arrivals?k=5`);
   fill($("#arrivals"), arrivals.items);
@@ -96,6 +98,7 @@ async function refreshPanels() {
     $("#similar-to").textContent = `to ${state.lastClicked.title || state.lastClicked.item_id}`;
     fill($("#similar"), sim.items);
   }
+  await logged;
   $("#recs").dataset.version = String(Date.now());  // lets tests wait for a redraw
 }
 
