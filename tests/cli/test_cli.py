@@ -132,3 +132,18 @@ def test_rerank_option_in_evaluate_and_recommend(shop: Path) -> None:
                               "--json"])
     assert rec.exit_code == 0, rec.output
     assert len(json.loads(rec.stdout)) == 3
+
+
+def test_evaluate_saves_a_report_for_the_metrics_view(shop: Path, tmp_path: Path) -> None:
+    from coldrec.eval.reports import latest_evaluation
+
+    reports = tmp_path / "reports"
+    result = runner.invoke(app, ["evaluate", "--data", str(shop), "--protocol", "P1",
+                                 "--model", "popularity", "--k", "10", "--report-dir",
+                                 str(reports), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    report = latest_evaluation(reports)
+    assert report is not None and report["file"].startswith("evaluation-")
+    assert report["results"][0]["model"] == "popularity"
+    assert report["results"][0]["metrics"]["ndcg@10"] > 0
+    assert latest_evaluation(tmp_path / "nowhere") is None
