@@ -144,13 +144,13 @@ def simulate(data: str | Dataset, experiment: Experiment, *, model: str = "hybri
         raise ConfigError(f"protocol {protocol} has no single 'test' task to replay; use P1, "
                           "P2 or P5")
     train, task = split.test.train, split.test.tasks["test"]
-    offline = offline_metrics(experiment, train, task, default_model=model,
-                              default_params=params, k=k, seed=seed)
     with tempfile.TemporaryDirectory() as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'replay.sqlite'}"
         store = EventStore(url)
         service = RecommenderService.from_dataset(store, train, model, params,
                                                   experiment=experiment)
+        # scored before any replayed event: exactly the models the variants are served by
+        offline = offline_metrics(experiment, train, task, service.model_of, k=k, seed=seed)
         settings = Settings(database_url=url, open_writes=True, data=data_name,
                             max_batch=10_000, demo_page=False)
         with TestClient(create_app(settings, service)) as client:

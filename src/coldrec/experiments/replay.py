@@ -11,7 +11,7 @@ would have logged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -23,8 +23,8 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import DataError
 from coldrec.eval.protocols import EvalTask
 from coldrec.eval.runner import evaluate_task
-from coldrec.experiments.design import Experiment
-from coldrec.models.registry import get_model_spec
+from coldrec.experiments.design import Experiment, Variant
+from coldrec.models.base import Recommender
 from coldrec.progress import progress_bar
 from coldrec.rerank import get_reranker
 
@@ -132,20 +132,15 @@ def replay(shop: Shop, future: Mapping[str, Mapping[str, float]], *, k: int = 10
                         clicks=clicks, purchases=purchases)
 
 
-def offline_metrics(experiment: Experiment, train: Dataset, task: EvalTask, *,
-                    default_model: str, default_params: Mapping[str, Any] | None = None,
-                    k: int = 10, seed: int = 0) -> dict[str, dict[str, float]]:
-    """NDCG@k and Recall@k of every variant on ``task`` (its model fitted on ``train`` with
-    its parameters, its re-ranker applied), the offline ranking the A/B should agree with."""
+def offline_metrics(experiment: Experiment, train: Dataset, task: EvalTask,
+                    fitted: Callable[[Variant], Recommender], *, k: int = 10,
+                    seed: int = 0) -> dict[str, dict[str, float]]:
+    """NDCG@k and Recall@k of every variant on ``task`` — ``fitted(variant)`` is its model
+    fitted on ``train`` (e.g. the one the service answers it with), its re-ranker applied:
+    the offline ranking the A/B should agree with."""
     out: dict[str, dict[str, float]] = {}
     for v in experiment.variants:
-        name = v.model or default_model
-        params = dict(v.params) if v.model else {**(default_params or {}), **v.params}
-        spec = get_model_spec(name)
-        if "progress" in spec.cls._param_names():
-            params.setdefault("progress", False)
-        model = spec.build(**params).fit(train)
-        res = evaluate_task(model, task, [k], train, seed=seed,
+        res = evaluate_task(fitted(v), task, [k], train, seed=seed,
                             rerank=get_reranker(v.rerank) if v.rerank else None,
                             metrics=["ndcg", "recall"])
         out[v.name] = {f"ndcg@{k}": res[f"ndcg@{k}"], f"recall@{k}": res[f"recall@{k}"]}

@@ -35,7 +35,7 @@ from prometheus_client import (
 
 from coldrec.errors import ColdrecError
 from coldrec.eval.reports import latest_evaluation
-from coldrec.experiments.design import load_experiment
+from coldrec.experiments.design import Variant, load_experiment
 from coldrec.experiments.report import experiment_report
 from coldrec.serve.engine import Filters, RecommenderService
 from coldrec.serve.schemas import (
@@ -148,24 +148,25 @@ def _authorised(settings: Settings, credentials: HTTPAuthorizationCredentials | 
     return any(hmac.compare_digest(given, h) for h in settings.key_hashes())
 
 
+def _unauthorised() -> HTTPException:
+    return HTTPException(401, "a valid API key is required (Authorization: Bearer KEY)",
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
 def require_key(settings: Annotated[Settings, Depends(get_settings)],
                 credentials: Annotated[HTTPAuthorizationCredentials | None,
                                        Depends(bearer)]) -> None:
     """Writes and admin calls: a valid bearer API key or 401 (nothing is written); a local
     demo started with ``open_writes`` lets them through."""
-    if settings.open_writes:
-        return
-    if not _authorised(settings, credentials):
-        raise HTTPException(401, "a valid API key is required (Authorization: Bearer KEY)",
-                            headers={"WWW-Authenticate": "Bearer"})
+    if not settings.open_writes and not _authorised(settings, credentials):
+        raise _unauthorised()
 
 
 def read_access(settings: Annotated[Settings, Depends(get_settings)],
                 credentials: Annotated[HTTPAuthorizationCredentials | None,
                                        Depends(bearer)]) -> None:
     if not settings.open_reads and not _authorised(settings, credentials):
-        raise HTTPException(401, "a valid API key is required (Authorization: Bearer KEY)",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthorised()
 
 
 Service = Annotated[RecommenderService, Depends(get_service)]
@@ -378,9 +379,9 @@ def create_app(settings: Settings | None = None,
 
 
 def _answer(service: RecommenderService, user_id: str | None, items: list[dict[str, Any]],
-            variant: Any) -> Recommendations:
-    exp = service.experiment
+            variant: Variant | None) -> Recommendations:
+    """The response body; an experiment's answers name the experiment and the variant."""
+    exp = service.experiment if variant is not None else None
     return Recommendations(user_id=user_id, model_version=service.live.version, items=items,
-                           experiment=None if variant is None or exp is None else exp.name,
-                           variant=None if variant is None or exp is None else
-                           exp.label(variant))
+                           experiment=None if exp is None else exp.name,
+                           variant=None if exp is None else exp.label(variant))

@@ -4,6 +4,7 @@ demo page shows (catalog pages, new arrivals, exposure). No web code here."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ from coldrec.experiments.design import Experiment, Variant
 from coldrec.models.ann import VectorIndex
 from coldrec.models.base import Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender
+from coldrec.models.content import zscore
 from coldrec.models.factor import FactorModel
 from coldrec.models.registry import get_model_spec
 from coldrec.rerank import DEPTH_FACTOR, BusinessFilter, RerankContext, get_reranker
@@ -63,6 +65,7 @@ class LiveModel:
     item_counts: np.ndarray
     arrival: np.ndarray  # first time each product was seen (event log or catalog add)
     index: VectorIndex | None = None
+    buyers: sp.csr_matrix | None = None  # item × user, built by the first `similar` call
     fitted_at: float = field(default_factory=time.time)
 
 
@@ -70,11 +73,6 @@ class LiveModel:
 SIMILAR_POOL = 200
 SIMILAR_SHRINK = 5.0
 SIMILAR_TRUST = 20.0
-
-
-def _z(values: np.ndarray) -> np.ndarray:
-    sd = values.std()
-    return (values - values.mean()) / sd if sd > 0 else np.zeros_like(values)
 
 
 def _attributes_frame(attributes: Mapping[str, Any] | None) -> pd.DataFrame | None:
@@ -187,8 +185,16 @@ class RecommenderService:
                          arrival=arrival, index=index)
 
     def _build_all(self, data: Dataset) -> dict[str, LiveModel]:
-        return {key: self._build(data, name, params) for key, (name, params)
-                in self._arms.items()}
+        """One fitted model per distinct (model, parameters): arms that resolve to the
+        service's own configuration share its model instead of fitting it again."""
+        built: dict[str, LiveModel] = {}
+        lives = {}
+        for key, (name, params) in self._arms.items():
+            spec = json.dumps([name, sorted(params.items())], default=str)
+            if spec not in built:
+                built[spec] = self._build(data, name, params)
+            lives[key] = built[spec]
+        return lives
 
     def _install(self, data: Dataset) -> None:
         lives = self._build_all(data)
@@ -235,6 +241,10 @@ class RecommenderService:
         """The service's own model (experiment arms may hold others)."""
         assert self._lives, "service not started"
         return self._lives[""]
+
+    def model_of(self, variant: Variant | None) -> Recommender:
+        """The fitted model answering ``variant`` (None: the service's own)."""
+        return self._live_of(variant).model
 
     def _live_of(self, variant: Variant | None) -> LiveModel:
         if variant is None:
@@ -497,9 +507,12 @@ class RecommenderService:
                 return None
             n = len(live.item_ids)
             matrix = live.data.binary_matrix
+            if live.buyers is None:  # once per model: a column of user×item CSR is O(nnz)
+                live.buyers = sp.csr_matrix(matrix.T)
             cf = np.zeros(n)
             if idx < matrix.shape[1]:
-                buyers = matrix[:, idx].nonzero()[0]
+                start, end = live.buyers.indptr[idx], live.buyers.indptr[idx + 1]
+                buyers = live.buyers.indices[start:end]
                 if len(buyers):
                     co = np.asarray(matrix[buyers].sum(axis=0)).ravel()
                     counts = live.item_counts[:len(co)]
@@ -513,8 +526,9 @@ class RecommenderService:
                 pool |= set(np.argsort(-text)[:SIMILAR_POOL].tolist())
             pool.discard(idx)
             cand = np.asarray(sorted(pool))
-            by_cf = trust * _z(cf[cand]) if cf[cand].any() else np.zeros(len(cand))
-            by_text = (1 - trust) * _z(text[cand]) if text is not None else \
+            by_cf = trust * zscore(cf[cand][None])[0] if cf[cand].any() else \
+                np.zeros(len(cand))
+            by_text = (1 - trust) * zscore(text[cand][None])[0] if text is not None else \
                 np.zeros(len(cand))
             score = by_cf + by_text
             top = np.argsort(-score, kind="stable")[:k]
