@@ -1,11 +1,16 @@
 """Collaborative and deep models on the warm protocols, written into docs/benchmarks.md.
 
     python benchmarks/collaborative.py --only p1-ml100k      # ~15 min on 2 cores
+    python benchmarks/collaborative.py --only ensemble-cj    # ~5 min
     python benchmarks/collaborative.py                       # all jobs
 
 Jobs: P1 on ml-100k, P2 on amazon-scientific, P1 and P5 on Complete Journey. Every model's
 grid is searched on validation (epoch-trained models stop early on it and are refit for
 the chosen number of epochs), refit and tested once. Fit seconds are the final refit's.
+
+``ensemble-cj``: implicit ALS and user-KNN are each selected on validation, then the
+``ensemble`` of the two (each with the parameters its own search chose) selects its blend
+weights on validation too, and is refit and tested once — on P1 and P5.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ CJ_GRIDS: dict[str, list[dict[str, Any]]] = {
                             "epochs": [60], "patience": [5]}),
 }
 
+#: blend weights (als, userknn) searched on validation by the ensemble-cj job
+ENSEMBLE_WEIGHTS = [(1.0, w) for w in (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)] + [(0.0, 1.0)]
+
 PEERS = {
     "p1-ml100k": "EASE λ=500 NDCG@10 0.3508 / Recall@10 0.2764 (target ≥ 1.03 ×: 0.3613 / "
                  "0.2847); RecBole LightGCN 0.3112, RecBole MultiVAE 0.3206, RecBole BPR "
@@ -67,28 +75,66 @@ def build(name: str) -> Any:
     return (lambda **p: spec.build(progress=False, **p)) if quiet else spec.build
 
 
+def run_model(job: str, data: Any, protocol: str, name: str, grid: list[dict[str, Any]],
+              ks: list[int], label: str | None = None) -> tuple[dict[str, Any], Any]:
+    """Select ``name`` on validation over ``grid``, refit, test: one table row."""
+    start = time.perf_counter()
+    result = run_protocol(data, protocol, build(name), grid, ks, model_name=name)
+    task = result.tasks["test"]
+    row: dict[str, Any] = {"model": label or name, "params (chosen on valid)": ", ".join(
+        f"{k}={v}" for k, v in task.params.items()) or "–",
+        f"valid {result.selection_metric}": task.valid}
+    for metric in ("recall", "ndcg", "coverage", "tail_recall"):
+        for k in ks:
+            row[f"{metric}@{k}"] = task.metrics.get(f"{metric}@{k}", float("nan"))
+    row["fit s"] = round(task.fit_seconds, 2)
+    row["configs"] = result.configs
+    print(f"{job} {label or name}: ndcg@{ks[0]} {task.metrics[f'ndcg@{ks[0]}']:.4f} "
+          f"({time.perf_counter() - start:.0f} s)", flush=True)
+    return row, task
+
+
+def run_ensemble_cj() -> None:
+    """ALS, user-KNN and their validation-weighted ensemble on Complete Journey P1 and P5."""
+    data = load("completejourney")
+    body = []
+    for protocol in ("P1", "P5"):
+        rows, chosen = [], {}
+        for name in ("als", "userknn"):
+            row, task = run_model("ensemble-cj", data, protocol, name,
+                                  get_model_spec(name).configs(), [10])
+            rows.append(row)
+            chosen[name] = dict(task.params)
+        grid = [{"members": ("als", "userknn"), "member_params": chosen, "weights": w}
+                for w in ENSEMBLE_WEIGHTS]
+        row, task = run_model("ensemble-cj", data, protocol, "ensemble", grid, [10],
+                              label="ensemble (als + userknn)")
+        row["params (chosen on valid)"] = "weights=" + ", ".join(
+            f"{w:g}" for w in task.params["weights"])
+        rows.append(row)
+        best_peer = rows[0]["ndcg@10"]
+        body.append(f"#### {protocol}\n\n" + markdown_table(rows, bold_max=[
+            "recall@10", "ndcg@10"]) + f"\n\nEnsemble / implicit ALS NDCG@10: "
+            f"{row['ndcg@10'] / best_peer:.3f}× (target ≥ 1.03×).\n")
+    update_section("collab-ensemble-cj", "### Ensemble — completejourney P1 and P5\n\n"
+                   "Members selected on validation first (their rows), then the blend "
+                   "weights (als, userknn) on validation; refit on the protocol's full "
+                   "train, tested once. The `als` row is the implicit ALS peer.\n\n"
+                   + "\n".join(body) + "\n" + stamp())
+
+
 def run_job(job: str) -> None:
+    if job == "ensemble-cj":
+        run_ensemble_cj()
+        return
     dataset, protocol, models, ks = JOBS[job]
     data = load(dataset)
     rows = []
     for name in models:
         spec = get_model_spec(name)
-        start = time.perf_counter()
         grid = CJ_GRIDS.get(name, spec.configs()) if dataset == "completejourney" else \
             spec.configs()
-        result = run_protocol(data, protocol, build(name), grid, ks, model_name=name)
-        task = result.tasks["test"]
-        row: dict[str, Any] = {"model": name, "params (chosen on valid)": ", ".join(
-            f"{k}={v}" for k, v in task.params.items()) or "–",
-            f"valid {result.selection_metric}": task.valid}
-        for metric in ("recall", "ndcg", "coverage", "tail_recall"):
-            for k in ks:
-                row[f"{metric}@{k}"] = task.metrics.get(f"{metric}@{k}", float("nan"))
-        row["fit s"] = round(task.fit_seconds, 2)
-        row["configs"] = result.configs
-        rows.append(row)
-        print(f"{job} {name}: ndcg@{ks[0]} {task.metrics[f'ndcg@{ks[0]}']:.4f} "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
+        rows.append(run_model(job, data, protocol, name, grid, ks)[0])
     bold = [c for c in rows[0] if c.startswith(("recall@", "ndcg@"))]
     body = [f"### {protocol} — {dataset}\n"]
     if job in PEERS:
@@ -100,9 +146,9 @@ def run_job(job: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", action="append", choices=list(JOBS))
+    parser.add_argument("--only", action="append", choices=[*JOBS, "ensemble-cj"])
     args = parser.parse_args()
-    for job in args.only or list(JOBS):
+    for job in args.only or [*JOBS, "ensemble-cj"]:
         run_job(job)
 
 

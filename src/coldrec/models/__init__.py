@@ -4,6 +4,7 @@ from coldrec.models.base import MODEL_CLASSES, Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
 from coldrec.models.content import ContentKNN
 from coldrec.models.deep import BPR, LightGCN, MultVAE
+from coldrec.models.ensemble import Ensemble
 from coldrec.models.factor import ALS, FactorModel
 from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import EASE, ItemKNN, UserKNN
@@ -17,6 +18,7 @@ __all__ = [
     "MODELS",
     "MODEL_CLASSES",
     "ContentKNN",
+    "Ensemble",
     "FactorModel",
     "Hybrid",
     "ItemKNN",

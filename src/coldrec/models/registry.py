@@ -12,6 +12,7 @@ from coldrec.models.base import Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
 from coldrec.models.content import ContentKNN
 from coldrec.models.deep import BPR, LightGCN, MultVAE
+from coldrec.models.ensemble import Ensemble
 from coldrec.models.factor import ALS
 from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import EASE, ItemKNN, UserKNN
@@ -78,6 +79,10 @@ MODELS: dict[str, ModelSpec] = {
                   grid={"latent": [64, 128], "dropout": [0.5], "batch_size": [256, 2048]}),
         ModelSpec("lightgcn", LightGCN, "graph convolution over the user-item graph (PyTorch)",
                   grid={"layers": [2, 3], "reg": [1e-5, 1e-4]}),
+        ModelSpec("ensemble", Ensemble,
+                  "weighted sum of member models' per-shopper z-scored scores (late fusion)",
+                  grid={"weights": [(1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 1.0),
+                                    (0.5, 1.0), (0.0, 1.0)]}),
         ModelSpec("content-knn", ContentKNN,
                   "shoppers and products in one sentence-embedding space (+ TF-IDF)",
                   grid={"profile": ["mean", "recency"], "lexical_weight": [0.0, 0.5, 1.0]}),
