@@ -39,6 +39,15 @@ class TestEnsemble(RecommenderContract):
         only_knn = ItemKNN(neighbors=20, similarity="cosine").fit(data).recommend(users, k=3)
         assert np.array_equal(model.recommend(users, k=3)[0], only_knn[0])
 
+    def test_command_line_strings_mean_the_same(self, data: Dataset) -> None:
+        tupled = Ensemble(members=("ease", "itemknn"), member_params=PARAMS,
+                          weights=(1.0, 0.5)).fit(data)
+        text = Ensemble(members="ease+itemknn", member_params=PARAMS, weights="1+0.5").fit(data)
+        users = np.arange(data.n_users)
+        np.testing.assert_array_equal(text.score(users), tupled.score(users))
+        with pytest.raises(ConfigError, match="one per member"):
+            Ensemble(members="ease+itemknn", weights="1+x").fit(data)
+
     def test_bad_configuration_names_the_problem(self, data: Dataset) -> None:
         with pytest.raises(ConfigError, match="one per member"):
             Ensemble(members=("ease", "itemknn"), weights=(1.0,)).fit(data)

@@ -5,7 +5,9 @@ Each member scores all items for a batch of shoppers; its scores are z-scored pe
 ``weights``. The weights are score-time parameters: a grid over them reuses one fit of the
 members, and the protocol runner picks them on validation like any other hyperparameter.
 Member hyperparameters are given explicitly (``member_params``; the registry defaults
-otherwise), e.g. the values each member's own validation search chose.
+otherwise), e.g. the values each member's own validation search chose. On the command
+line: ``--model ensemble --params members=als+userknn`` (weights from the grid) or
+``weights=1+1.5``.
 """
 
 from __future__ import annotations
@@ -31,26 +33,34 @@ class Ensemble(Recommender):
     name: ClassVar[str] = "ensemble"
     score_params: ClassVar[frozenset[str]] = frozenset({"weights"})
 
-    def __init__(self, members: Sequence[str] = ("ease", "als"),
+    def __init__(self, members: Sequence[str] | str = ("ease", "als"),
                  member_params: Mapping[str, Mapping[str, Any]] | None = None,
-                 weights: Sequence[float] | None = None, progress: bool = True,
+                 weights: Sequence[float] | str | None = None, progress: bool = True,
                  random_state: int = 0) -> None:
         # tuples, so a model loaded from JSON (lists) has equal parameters
         self.members = members if isinstance(members, str) else tuple(members)
         self.member_params = member_params
-        self.weights = None if weights is None else tuple(weights)
+        self.weights = weights if weights is None or isinstance(weights, str) else \
+            tuple(weights)
         self.progress = progress
         self.random_state = random_state
 
     def _names(self) -> list[str]:
-        names = [self.members] if isinstance(self.members, str) else list(self.members)
+        names = self.members.split("+") if isinstance(self.members, str) else \
+            list(self.members)
         if not names or len(set(names)) != len(names):
             raise ConfigError(f"ensemble members must be distinct model names, not {names!r}")
         return names
 
     def _weights(self) -> np.ndarray:
         n = len(self._names())
-        w = np.ones(n) if self.weights is None else np.asarray(self.weights, dtype=np.float64)
+        given = self.weights
+        if isinstance(given, str):  # the command line's "1+0.5"
+            given = given.split("+")
+        try:
+            w = np.ones(n) if given is None else np.asarray(given, dtype=np.float64)
+        except ValueError:
+            w = np.full(n + 1, np.nan)  # reported below
         if w.shape != (n,) or not np.isfinite(w).all():
             raise ConfigError(f"ensemble weights must be {n} finite numbers (one per member), "
                               f"not {self.weights!r}")
