@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from coldrec.data import Dataset
+from coldrec.errors import ConfigError
 from coldrec.models import BPR, LightGCN, MultVAE, Recommender
 from coldrec.models.training import DivergenceError
 from tests.models.contract import RecommenderContract
@@ -15,6 +16,26 @@ class TestMultVAE(RecommenderContract):
     def make_model(self) -> Recommender:
         return MultVAE(hidden=32, latent=8, epochs=150, anneal_steps=100, dropout=0.2,
                        batch_size=20, learning_rate=1e-2, progress=False)
+
+
+class TestMultVAEInteractionSampling(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return MultVAE(hidden=32, latent=8, epochs=40, anneal_steps=100, dropout=0.2,
+                       batch_size=20, learning_rate=1e-2, sampling="interactions",
+                       progress=False)
+
+    def test_an_epoch_visits_every_interaction(self, data: Dataset) -> None:
+        users = MultVAE(epochs=1, batch_size=1_000_000, progress=False)
+        inter = MultVAE(epochs=1, batch_size=1_000_000, sampling="interactions",
+                        progress=False)
+        users.fit(data), inter.fit(data)
+        assert len(users._rows) == int((data.user_counts > 0).sum())
+        np.testing.assert_array_equal(np.bincount(inter._rows, minlength=data.n_users),
+                                      data.binary_matrix.getnnz(axis=1))
+
+    def test_unknown_sampling_is_a_config_error(self, data: Dataset) -> None:
+        with pytest.raises(ConfigError, match="sampling must be"):
+            MultVAE(sampling="sessions", progress=False).fit(data)  # type: ignore[arg-type]
 
 
 class TestLightGCN(RecommenderContract):

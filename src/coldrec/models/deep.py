@@ -79,6 +79,10 @@ class MultVAE(TorchRecommender):
     A shopper's history is encoded to a Gaussian latent and decoded into a distribution
     over all items; the KL term is annealed linearly to ``anneal_cap`` over
     ``anneal_steps`` updates. Any history row can be scored: new clicks fold in directly.
+
+    ``sampling="users"`` visits every shopper once per epoch; ``"interactions"`` draws each
+    batch from the interactions (a shopper appears once per item they touched), as RecBole
+    does: heavy shoppers weigh more and an epoch has ``nnz / batch_size`` updates.
     """
 
     name: ClassVar[str] = "multvae"
@@ -86,8 +90,8 @@ class MultVAE(TorchRecommender):
     def __init__(self, hidden: int = 600, latent: int = 64, dropout: float = 0.5,
                  anneal_cap: float = 0.2, anneal_steps: int = 200_000, epochs: int = 300,
                  learning_rate: float = 1e-3, weight_decay: float = 0.0,
-                 batch_size: int = 256, patience: int = 10, progress: bool = True,
-                 random_state: int = 0) -> None:
+                 batch_size: int = 256, sampling: Literal["users", "interactions"] = "users",
+                 patience: int = 10, progress: bool = True, random_state: int = 0) -> None:
         self.hidden = hidden
         self.latent = latent
         self.dropout = dropout
@@ -97,6 +101,7 @@ class MultVAE(TorchRecommender):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.sampling = sampling
         self.patience = patience
         self.progress = progress
         self.random_state = random_state
@@ -105,8 +110,14 @@ class MultVAE(TorchRecommender):
         return data.binary_matrix.astype(np.float32)
 
     def _build(self, data: Dataset) -> None:
+        if self.sampling not in ("users", "interactions"):
+            raise ConfigError(f"sampling must be 'users' or 'interactions', "
+                              f"not {self.sampling!r}")
         self.net_ = _VAE(data.n_items, int(self.hidden), int(self.latent), float(self.dropout))
-        self._rows = np.flatnonzero(data.user_counts > 0)
+        if self.sampling == "interactions":
+            self._rows = np.repeat(np.arange(data.n_users), np.diff(self.history_.indptr))
+        else:
+            self._rows = np.flatnonzero(data.user_counts > 0)
         self._updates = 0
 
     def _optimizer(self) -> torch.optim.Optimizer:
