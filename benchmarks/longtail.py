@@ -37,7 +37,8 @@ BASES: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {
     "ml-100k": [("ease", expand_grid({"lam": [50, 100, 200, 500, 1000], "ips": [0.0, 0.25]}))],
     "instacart": [("ease", expand_grid({"lam": [100, 500, 2000], "ips": [0.0, 0.25]})),
                   ("itemknn", get_model_spec("itemknn").configs())],
-    "completejourney": [("itemknn", get_model_spec("itemknn").configs())],
+    "completejourney": [("itemknn", get_model_spec("itemknn").configs()),
+                        ("als", get_model_spec("als").configs())],
 }
 
 STRENGTHS: dict[str, list[str]] = {
