@@ -53,8 +53,8 @@ CJ_GRIDS: dict[str, list[dict[str, Any]]] = {
                             "epochs": [60], "patience": [5]}),
 }
 
-#: blend weights (als, userknn) searched on validation by the ensemble-cj job
-ENSEMBLE_WEIGHTS = [(1.0, w) for w in (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)] + [(0.0, 1.0)]
+#: every job --only accepts
+ALL_JOBS = [*JOBS, "ensemble-cj"]
 
 PEERS = {
     "p1-ml100k": "EASE λ=500 NDCG@10 0.3508 / Recall@10 0.2764 (target ≥ 1.03 ×: 0.3613 / "
@@ -105,8 +105,8 @@ def run_ensemble_cj() -> None:
                                   get_model_spec(name).configs(), [10])
             rows.append(row)
             chosen[name] = dict(task.params)
-        grid = [{"members": ("als", "userknn"), "member_params": chosen, "weights": w}
-                for w in ENSEMBLE_WEIGHTS]
+        grid = [{**c, "members": ("als", "userknn"), "member_params": chosen}
+                for c in get_model_spec("ensemble").configs()]
         row, task = run_model("ensemble-cj", data, protocol, "ensemble", grid, [10],
                               label="ensemble (als + userknn)")
         row["params (chosen on valid)"] = "weights=" + ", ".join(
@@ -146,9 +146,9 @@ def run_job(job: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", action="append", choices=[*JOBS, "ensemble-cj"])
+    parser.add_argument("--only", action="append", choices=ALL_JOBS)
     args = parser.parse_args()
-    for job in args.only or [*JOBS, "ensemble-cj"]:
+    for job in args.only or ALL_JOBS:
         run_job(job)
 
 

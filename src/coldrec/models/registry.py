@@ -83,8 +83,9 @@ MODELS: dict[str, ModelSpec] = {
                   grid={"layers": [2, 3], "reg": [1e-5, 1e-4]}),
         ModelSpec("ensemble", Ensemble,
                   "weighted sum of member models' per-shopper z-scored scores (late fusion)",
-                  grid={"weights": [(1.0, 0.0), (1.0, 0.25), (1.0, 0.5), (1.0, 1.0),
-                                    (0.5, 1.0), (0.0, 1.0)]}),
+                  # z-scored members: only the weights' ratio matters
+                  grid={"weights": [(1.0, w) for w in (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)]
+                        + [(0.0, 1.0)]}),
         ModelSpec("content-knn", ContentKNN,
                   "shoppers and products in one sentence-embedding space (+ TF-IDF)",
                   grid={"profile": ["mean", "recency"], "lexical_weight": [0.0, 0.5, 1.0]}),
