@@ -20,6 +20,7 @@ from coldrec.rerank import (
     BusinessFilter,
     CalibratedPopularity,
     Chain,
+    DiscoverySlots,
     ExposureCap,
     PopularityPenalty,
     RerankContext,
@@ -47,7 +48,8 @@ def test_relevance_scales_rows_and_keeps_empty_slots() -> None:
 
 
 @pytest.mark.parametrize("reranker", [PopularityPenalty(0), CalibratedPopularity(0), MMR(0),
-                                      TailQuota(0)])
+                                      TailQuota(0), DiscoverySlots(0),
+                                      DiscoverySlots(2, strength=0)])
 def test_zero_strength_keeps_the_model_order(reranker) -> None:
     ids, _ = reranker.rerank(IDS, SCORES, 4, context(item_vectors=np.eye(10)))
     assert ids.tolist() == [[0, 1, 2, 3]]
@@ -69,6 +71,24 @@ def test_tail_quota_appends_best_tail_items_and_leaves_full_lists_alone() -> Non
     assert ids.tolist() == [[0, 4]]
     ids, _ = TailQuota(2).rerank(np.array([[0, 1, 4]]), np.array([[3.0, 2, 1]]), 2, context())
     assert ids.tolist() == [[0, 4]]  # only one tail candidate: one slot changes
+
+
+def test_discovery_slots_fill_only_the_bottom_of_the_list() -> None:
+    ids, scores = DiscoverySlots(2, strength=100.0).rerank(IDS, SCORES, 4, context())
+    assert ids.tolist() == [[0, 1, 9, 8]]  # top two kept; least popular candidates below
+    assert np.all(np.diff(scores[0]) < 0)  # the returned scores still order the list
+    mild, _ = DiscoverySlots(2, strength=0.1).rerank(IDS, SCORES, 4, context())
+    assert mild.tolist() == [[0, 1, 2, 3]]
+    # more slots than places: the whole list is the popularity penalty's
+    whole, _ = DiscoverySlots(5, strength=100.0).rerank(IDS, SCORES, 3, context())
+    assert whole.tolist() == PopularityPenalty(100.0).rerank(IDS, SCORES, 3,
+                                                             context())[0].tolist()
+    # short candidate lists keep their empty slots empty
+    short, short_scores = DiscoverySlots(1, strength=100.0).rerank(
+        np.array([[0, 1, -1]]), np.array([[2.0, 1.0, -np.inf]]), 4, context())
+    assert short.tolist() == [[0, 1, -1, -1]] and np.isneginf(short_scores[0, 2:]).all()
+    with pytest.raises(ConfigError, match="whole number"):
+        DiscoverySlots(1.5)
 
 
 def test_popularity_groups_split_interactions_20_60_20() -> None:
@@ -147,6 +167,11 @@ def test_spec_language() -> None:
         get_reranker("mmr:lots")
     with pytest.raises(ConfigError, match=r"\[0, 1.0\]"):
         get_reranker("calibrated:3")
+    discovery = get_reranker("discovery:3:1.5")
+    assert isinstance(discovery, DiscoverySlots)
+    assert (discovery.slots, discovery.strength) == (3, 1.5)
+    with pytest.raises(ConfigError, match="takes fewer values"):
+        get_reranker("discovery:3:1.5:2")
 
 
 def test_tail_balanced_reaches_the_ml100k_goal(ml100k: Dataset) -> None:

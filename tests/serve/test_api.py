@@ -86,6 +86,12 @@ def test_known_shopper_is_personalised_and_filters_apply(client: TestClient) -> 
     no_garden = ids(client.get("/recommend/100", params={"k": 3,
                                                          "exclude_category": "garden"}))
     assert set(no_garden) <= set(KITCHEN)
+    # re-rankers are per request; the top of a discovery list is the model's own
+    plain = ids(client.get("/recommend/100", params={"k": 4}))
+    explored = ids(client.get("/recommend/100", params={"k": 4, "rerank": "discovery:2:5"}))
+    assert explored[:2] == plain[:2] and len(explored) == 4
+    r = client.get("/recommend/100", params={"rerank": "discovery:1:2:3"})
+    assert r.status_code in (400, 422) and "discovery" in r.text
 
 
 def test_new_product_is_recommendable_at_once_from_its_text(client: TestClient) -> None:

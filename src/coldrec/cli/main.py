@@ -53,7 +53,7 @@ ParamOpt = Annotated[list[str] | None, typer.Option(
 EncoderOpt = Annotated[str | None, typer.Option(
     "--encoder", help=f"text encoder of text-aware models: {', '.join(ENCODERS)}")]
 RerankOpt = Annotated[str | None, typer.Option(
-    "--rerank", help="re-ranker NAME[:strength][,NAME[:strength]...] "
+    "--rerank", help="re-ranker NAME[:value[:value]][,NAME...] "
                      f"({', '.join([*RERANKERS, *PRESETS])})")]
 
 

@@ -1,5 +1,6 @@
 """Re-rankers that work on any model's candidate lists (popularity, calibration, diversity,
-exposure, business rules), and the ``NAME[:strength]`` spec language of the CLI."""
+exposure, discovery slots, business rules), and the ``NAME[:value[:value]]`` spec language
+of the CLI."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from coldrec.rerank.diversity import MMR, ExposureCap
 from coldrec.rerank.filters import BusinessFilter
 from coldrec.rerank.popularity import (
     CalibratedPopularity,
+    DiscoverySlots,
     PopularityPenalty,
     TailQuota,
     head_items,
@@ -23,6 +25,7 @@ __all__ = [
     "BusinessFilter",
     "CalibratedPopularity",
     "Chain",
+    "DiscoverySlots",
     "ExposureCap",
     "PopularityPenalty",
     "RerankContext",
@@ -34,13 +37,15 @@ __all__ = [
     "relevance",
 ]
 
-#: re-rankers by spec name; the number after ``:`` is the constructor's first argument
+#: re-rankers by spec name; the numbers after ``:`` are the constructor's arguments in order
+#: (``discovery:3:2`` = 3 slots, strength 2)
 RERANKERS: dict[str, type[Reranker]] = {
     "popularity": PopularityPenalty,
     "calibrated": CalibratedPopularity,
     "mmr": MMR,
     "cap": ExposureCap,
     "tail": TailQuota,
+    "discovery": DiscoverySlots,
 }
 
 #: named chains; ``tail-balanced`` is the ml-100k long-tail configuration (docs/benchmarks.md)
@@ -53,21 +58,28 @@ DEPTH_FACTOR = 10
 
 
 def get_reranker(spec: str) -> Reranker:
-    """Parse ``NAME[:strength][,NAME[:strength]...]`` (or a preset) into a re-ranker."""
+    """Parse ``NAME[:value[:value]][,NAME...]`` (or a preset) into a re-ranker; the stages of
+    a chain run in order, so list-position re-rankers (``tail``, ``discovery``) go last."""
     text = PRESETS.get(spec.strip(), spec.strip())
     stages: list[Reranker] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
-        name, _, value = part.partition(":")
+        name, *values = part.split(":")
         if name not in RERANKERS:
             known = ", ".join(sorted([*RERANKERS, *PRESETS]))
             raise ConfigError(f"unknown re-ranker {name!r}; known: {known}")
-        try:
-            strength = float(value) if value else None
-        except ValueError as exc:
-            raise ConfigError(f"re-ranker {name!r}: strength {value!r} is not a number"
-                              ) from exc
+        args = []
+        for value in values:
+            try:
+                args.append(float(value))
+            except ValueError as exc:
+                raise ConfigError(f"re-ranker {name!r}: strength {value!r} is not a number"
+                                  ) from exc
         cls = RERANKERS[name]
-        stages.append(cls() if strength is None else cls(strength))
+        try:
+            stages.append(cls(*args))
+        except TypeError as exc:
+            raise ConfigError(f"re-ranker {name!r} takes fewer values than {len(args)} "
+                              f"({part!r})") from exc
     if not stages:
         raise ConfigError("empty re-ranker spec")
     return stages[0] if len(stages) == 1 else Chain(stages)

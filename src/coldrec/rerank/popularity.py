@@ -1,4 +1,5 @@
-"""Popularity-aware re-rankers: a popularity penalty and calibrated popularity."""
+"""Popularity-aware re-rankers: a popularity penalty, calibrated popularity, a tail quota
+and discovery slots."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import numpy as np
 from coldrec.errors import ConfigError
 from coldrec.rerank.base import RerankContext, Reranker, greedy, relevance, truncate
 
-__all__ = ["CalibratedPopularity", "PopularityPenalty", "TailQuota", "head_items",
-           "popularity_groups"]
+__all__ = ["CalibratedPopularity", "DiscoverySlots", "PopularityPenalty", "TailQuota",
+           "head_items", "popularity_groups"]
 
 
 def round_half_up(x: float) -> int:
@@ -183,3 +184,45 @@ class TailQuota(Reranker):
             out_ids[r] = ids[r, chosen]
             out_scores[r] = scores[r, chosen]
         return out_ids, out_scores
+
+
+class DiscoverySlots(Reranker):
+    """The last ``slots`` places of every list go to discoveries; the rest stays as ranked.
+
+    The first ``k − slots`` items are the model's own top; the remaining places take the
+    best of the other candidates under a popularity penalty, ``relevance − strength ·
+    log-popularity`` (as :class:`PopularityPenalty`, whose list-wide re-ordering this
+    confines to the bottom of the list, where a miss costs NDCG least). Each shopper's
+    discoveries are their own well-scored, less-sold products, so catalogue coverage grows
+    with the number of shoppers while the top of every list is untouched.
+    """
+
+    name = "discovery"
+
+    def __init__(self, slots: float = 2, strength: float = 2.0) -> None:
+        if float(slots) < 0 or float(slots) != int(slots):
+            raise ConfigError(f"discovery slots must be a whole number >= 0, got {slots!r}")
+        self.slots = int(slots)
+        self.strength = _check_strength(strength, upper=None)
+
+    def rerank(self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext,
+               rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        keep = max(k - self.slots, 0)
+        if keep >= k or ids.shape[1] <= keep:
+            return truncate(ids, scores, k)
+        penalised = PopularityPenalty(self.strength)
+        if keep == 0:
+            return penalised.rerank(ids, scores, k, context, rows)
+        tail_ids, tail_scores = penalised.rerank(ids[:, keep:], scores[:, keep:], k - keep,
+                                                 context, rows)
+        # the objective orders the discoveries; the kept head keeps the model's scores,
+        # shifted above them so the returned scores still sort the list
+        head_scores = np.asarray(scores[:, :keep], dtype=np.float64)
+        finite = np.isfinite(tail_scores)
+        top = np.where(finite, tail_scores, -np.inf).max(axis=1, keepdims=True)
+        top = np.where(np.isfinite(top), top, 0.0)
+        low = np.where(np.isfinite(head_scores), head_scores, np.inf).min(axis=1, keepdims=True)
+        low = np.where(np.isfinite(low), low, 0.0)
+        head_scores = head_scores - low + top + 1.0
+        return truncate(np.hstack([ids[:, :keep], tail_ids]),
+                        np.hstack([head_scores, tail_scores]), k)
