@@ -50,7 +50,9 @@ class ModelSpec:
         return [cfg for part in self.grid for cfg in expand_grid(part)]
 
 
-#: score-time blend axes of the hybrid (no refit needed to try them)
+#: score-time blend axes of the hybrid (no refit needed to try them); the new-item boost is
+#: in z-score units, whose tail grows with the catalogue: on Complete Journey (68k products)
+#: new arrivals surface on a mixed shelf only with a boost near 30 (docs/benchmarks.md)
 HYBRID_BLEND: dict[str, list[float]] = {
     "semantic_weight": [0.0, 0.5], "transfer_weight": [0.0, 0.5, 1.0],
     "item_trust": [0.0, 5.0], "user_trust": [0.0, 1.0, 2.0, 5.0, 10.0],
