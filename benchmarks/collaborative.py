@@ -24,7 +24,7 @@ from coldrec.data import load
 from coldrec.eval import run_protocol
 from coldrec.eval.report import markdown_table
 from coldrec.models import get_model_spec
-from coldrec.models.registry import expand_grid
+from coldrec.models.registry import ensemble_configs, expand_grid
 
 JOBS: dict[str, tuple[str, str, list[str], list[int]]] = {
     "p1-ml100k": ("ml-100k", "P1", ["userknn", "itemknn", "ease", "als", "bpr", "multvae",
@@ -105,9 +105,8 @@ def run_ensemble_cj() -> None:
                                   get_model_spec(name).configs(), [10])
             rows.append(row)
             chosen[name] = dict(task.params)
-        grid = [{**c, "members": ("als", "userknn"), "member_params": chosen}
-                for c in get_model_spec("ensemble").configs()]
-        row, task = run_model("ensemble-cj", data, protocol, "ensemble", grid, [10],
+        row, task = run_model("ensemble-cj", data, protocol, "ensemble",
+                              ensemble_configs(chosen), [10],
                               label="ensemble (als + userknn)")
         row["params (chosen on valid)"] = "weights=" + ", ".join(
             f"{w:g}" for w in task.params["weights"])

@@ -17,7 +17,8 @@ from coldrec.models.factor import ALS
 from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import EASE, ItemKNN, UserKNN
 
-__all__ = ["MODELS", "ModelSpec", "expand_grid", "get_model_spec", "make_model"]
+__all__ = ["MODELS", "ModelSpec", "ensemble_configs", "expand_grid", "get_model_spec",
+           "make_model"]
 
 
 def expand_grid(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -98,6 +99,14 @@ MODELS: dict[str, ModelSpec] = {
                         {"cf": ["itemknn"], "cf_neighbors": [50, 200], **HYBRID_BLEND}]),
     )
 }
+
+
+def ensemble_configs(member_params: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The ensemble's grid (its blend weights) over fixed members, each with the parameters
+    given (e.g. what its own validation search chose), in the order given."""
+    members = tuple(member_params)
+    return [{**cfg, "members": members, "member_params": dict(member_params)}
+            for cfg in MODELS["ensemble"].configs()]
 
 
 def get_model_spec(name: str) -> ModelSpec:

@@ -4,6 +4,8 @@ of the CLI."""
 
 from __future__ import annotations
 
+import inspect
+
 from coldrec.errors import ConfigError
 from coldrec.rerank.base import Chain, RerankContext, Reranker, relevance
 from coldrec.rerank.diversity import MMR, ExposureCap
@@ -76,10 +78,11 @@ def get_reranker(spec: str) -> Reranker:
                                   ) from exc
         cls = RERANKERS[name]
         try:
-            stages.append(cls(*args))
+            inspect.signature(cls).bind(*args)
         except TypeError as exc:
             raise ConfigError(f"re-ranker {name!r} takes fewer values than {len(args)} "
                               f"({part!r})") from exc
+        stages.append(cls(*args))
     if not stages:
         raise ConfigError("empty re-ranker spec")
     return stages[0] if len(stages) == 1 else Chain(stages)

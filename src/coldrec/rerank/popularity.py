@@ -215,14 +215,8 @@ class DiscoverySlots(Reranker):
             return penalised.rerank(ids, scores, k, context, rows)
         tail_ids, tail_scores = penalised.rerank(ids[:, keep:], scores[:, keep:], k - keep,
                                                  context, rows)
-        # the objective orders the discoveries; the kept head keeps the model's scores,
-        # shifted above them so the returned scores still sort the list
-        head_scores = np.asarray(scores[:, :keep], dtype=np.float64)
-        finite = np.isfinite(tail_scores)
-        top = np.where(finite, tail_scores, -np.inf).max(axis=1, keepdims=True)
-        top = np.where(np.isfinite(top), top, 0.0)
-        low = np.where(np.isfinite(head_scores), head_scores, np.inf).min(axis=1, keepdims=True)
-        low = np.where(np.isfinite(low), low, 0.0)
-        head_scores = head_scores - low + top + 1.0
+        # the penalty's objective (≤ 1) orders the discoveries; the kept head scores
+        # 2 + relevance, so the returned scores still sort the whole list
+        head_scores = 2.0 + relevance(scores[:, :keep])
         return truncate(np.hstack([ids[:, :keep], tail_ids]),
                         np.hstack([head_scores, tail_scores]), k)
