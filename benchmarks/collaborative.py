@@ -10,7 +10,8 @@ the chosen number of epochs), refit and tested once. Fit seconds are the final r
 
 ``ensemble-cj``: implicit ALS and user-KNN are each selected on validation, then the
 ``ensemble`` of the two (each with the parameters its own search chose) selects its blend
-weights on validation too, and is refit and tested once — on P1 and P5.
+weights on validation too, and is refit and tested once — on P1 and P5. ``p1-ml100k`` ends
+the same way with an ensemble of EASE, BPR, Mult-VAE and LightGCN (``ENSEMBLES``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ CJ_GRIDS: dict[str, list[dict[str, Any]]] = {
                             "epochs": [60], "patience": [5]}),
 }
 
+#: late fusion per job: these members (each first selected on validation in its own row)
+#: are blended, the weights chosen on validation too (0 drops a member)
+ENSEMBLES: dict[str, tuple[str, ...]] = {"p1-ml100k": ("ease", "bpr", "multvae", "lightgcn")}
+
 #: every job --only accepts
 ALL_JOBS = [*JOBS, "ensemble-cj"]
 
@@ -94,6 +99,16 @@ def run_model(job: str, data: Any, protocol: str, name: str, grid: list[dict[str
     return row, task
 
 
+def run_ensemble(job: str, data: Any, protocol: str, chosen: dict[str, dict[str, Any]],
+                 ks: list[int]) -> dict[str, Any]:
+    """The validation-weighted ensemble of the ``chosen`` members (name → its parameters)."""
+    row, task = run_model(job, data, protocol, "ensemble", ensemble_configs(chosen), ks,
+                          label=f"ensemble ({' + '.join(chosen)})")
+    row["params (chosen on valid)"] = "weights=" + ", ".join(
+        f"{w:g}" for w in task.params["weights"])
+    return row
+
+
 def run_ensemble_cj() -> None:
     """ALS, user-KNN and their validation-weighted ensemble on Complete Journey P1 and P5."""
     data = load("completejourney")
@@ -105,11 +120,7 @@ def run_ensemble_cj() -> None:
                                   get_model_spec(name).configs(), [10])
             rows.append(row)
             chosen[name] = dict(task.params)
-        row, task = run_model("ensemble-cj", data, protocol, "ensemble",
-                              ensemble_configs(chosen), [10],
-                              label="ensemble (als + userknn)")
-        row["params (chosen on valid)"] = "weights=" + ", ".join(
-            f"{w:g}" for w in task.params["weights"])
+        row = run_ensemble("ensemble-cj", data, protocol, chosen, [10])
         rows.append(row)
         best_peer = rows[0]["ndcg@10"]
         body.append(f"#### {protocol}\n\n" + markdown_table(rows, bold_max=[
@@ -128,12 +139,17 @@ def run_job(job: str) -> None:
         return
     dataset, protocol, models, ks = JOBS[job]
     data = load(dataset)
-    rows = []
+    rows, chosen = [], {}
     for name in models:
         spec = get_model_spec(name)
         grid = CJ_GRIDS.get(name, spec.configs()) if dataset == "completejourney" else \
             spec.configs()
-        rows.append(run_model(job, data, protocol, name, grid, ks)[0])
+        row, task = run_model(job, data, protocol, name, grid, ks)
+        rows.append(row)
+        chosen[name] = dict(task.params)
+    if job in ENSEMBLES:
+        rows.append(run_ensemble(job, data, protocol, {m: chosen[m] for m in ENSEMBLES[job]},
+                                 ks))
     bold = [c for c in rows[0] if c.startswith(("recall@", "ndcg@"))]
     body = [f"### {protocol} — {dataset}\n"]
     if job in PEERS:

@@ -147,3 +147,15 @@ def test_evaluate_saves_a_report_for_the_metrics_view(shop: Path, tmp_path: Path
     assert report["results"][0]["model"] == "popularity"
     assert report["results"][0]["metrics"]["ndcg@10"] > 0
     assert latest_evaluation(tmp_path / "nowhere") is None
+
+
+def test_evaluate_an_ensemble_of_three_members(shop: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "--data", str(shop), "--protocol", "P1",
+                                 "--model", "ensemble", "--params",
+                                 "members=ease+itemknn+userknn", "--k", "5", "--json",
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["configs"] == 5**2 + 2  # the three-member blend grid
+    assert len(doc["params"]["weights"]) == 3
+    assert doc["metrics"]["recall@5"] > 0.5

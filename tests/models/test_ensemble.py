@@ -71,3 +71,22 @@ def test_registry_grid_spans_both_members(data: Dataset) -> None:
     for w, name in (((1.0, 0.0), "ease"), ((0.0, 1.0), "als")):
         got = model.set_params(weights=w).recommend(users, k=2)[0]
         assert np.array_equal(got, alone[name].recommend(users, k=2)[0])
+
+
+def test_weight_grid_has_one_weight_per_member() -> None:
+    from coldrec.models.registry import ensemble_configs, ensemble_weights
+
+    assert ensemble_weights(1) == [(1.0,)]
+    two = ensemble_weights(2)
+    assert two == [(1.0, r) for r in (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)] + [(0.0, 1.0)]
+    four = ensemble_weights(4)
+    assert len(four) == 5**3 + 3 and len(set(four)) == len(four)
+    assert all(len(w) == 4 for w in four)
+    # each later member alone, and the first member alone
+    assert {(0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0), (1.0, 0.0, 0.0, 0.0)} <= set(four)
+    configs = ensemble_configs({"ease": {"lam": 5}, "itemknn": {}, "userknn": {}})
+    assert len(configs) == 25 + 2
+    assert configs[0]["members"] == ("ease", "itemknn", "userknn")
+    assert configs[0]["member_params"]["ease"] == {"lam": 5}
+    with pytest.raises(ConfigError, match="at least one member"):
+        ensemble_weights(0)

@@ -18,7 +18,7 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.eval.runner import ProtocolResult
 from coldrec.models.base import Recommender
-from coldrec.models.registry import ModelSpec
+from coldrec.models.registry import ModelSpec, ensemble_weights
 from coldrec.rerank import DEPTH_FACTOR, RerankContext, Reranker
 
 __all__ = ["Shopper", "parse_ks", "parse_params", "recommend_for", "recommendation_table"]
@@ -63,8 +63,14 @@ def grid_with(spec: ModelSpec, fixed: Mapping[str, Any]) -> list[dict[str, Any]]
     if unknown:
         raise ConfigError(f"{spec.name} has no parameter {', '.join(unknown)}; "
                           f"valid: {', '.join(sorted(valid))}")
+    configs = spec.configs()
+    members = fixed.get("members")
+    if spec.name == "ensemble" and members is not None and "weights" not in fixed:
+        # the blend grid has one weight per member
+        n = len(members.split("+") if isinstance(members, str) else members)
+        configs = [{"weights": w} for w in ensemble_weights(n)]
     unique: dict[str, dict[str, Any]] = {}
-    for cfg in spec.configs():
+    for cfg in configs:
         merged = {**cfg, **fixed}
         unique.setdefault(json.dumps(merged, sort_keys=True, default=str), merged)
     return list(unique.values())

@@ -17,8 +17,8 @@ from coldrec.models.factor import ALS
 from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import EASE, ItemKNN, UserKNN
 
-__all__ = ["MODELS", "ModelSpec", "ensemble_configs", "expand_grid", "get_model_spec",
-           "make_model"]
+__all__ = ["MODELS", "ModelSpec", "ensemble_configs", "ensemble_weights", "expand_grid",
+           "get_model_spec", "make_model"]
 
 
 def expand_grid(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -59,6 +59,23 @@ HYBRID_BLEND: dict[str, list[float]] = {
     "item_trust": [0.0, 5.0], "user_trust": [0.0, 1.0, 2.0, 5.0, 10.0],
     "new_item_boost": [0.0, 3.0]}
 
+
+
+def ensemble_weights(n_members: int) -> list[tuple[float, ...]]:
+    """The ensemble's blend-weight grid for ``n_members`` members.
+
+    Members are z-scored, so only the ratios to the first member's weight (1) matter: every
+    combination of ratios for the later members, plus each later member alone. Two members
+    try 0, 0.25, 0.5, 1, 1.5, 2 (7 configurations); three or more a coarser 0, 0.5, 1, 1.5,
+    2, so the product stays small (four members: 128 configurations, all one fit)."""
+    if n_members < 1:
+        raise ConfigError("an ensemble needs at least one member")
+    ratios = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0) if n_members == 2 else (0.0, 0.5, 1.0, 1.5, 2.0)
+    grid = [(1.0, *r) for r in itertools.product(ratios, repeat=n_members - 1)]
+    grid += [tuple(float(i == j) for i in range(n_members)) for j in range(1, n_members)]
+    return grid
+
+
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in (
@@ -86,9 +103,7 @@ MODELS: dict[str, ModelSpec] = {
                   grid={"layers": [2, 3], "reg": [1e-5, 1e-4]}),
         ModelSpec("ensemble", Ensemble,
                   "weighted sum of member models' per-shopper z-scored scores (late fusion)",
-                  # z-scored members: only the weights' ratio matters
-                  grid={"weights": [(1.0, w) for w in (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)]
-                        + [(0.0, 1.0)]}),
+                  grid={"weights": ensemble_weights(2)}),
         ModelSpec("content-knn", ContentKNN,
                   "shoppers and products in one sentence-embedding space (+ TF-IDF)",
                   grid={"profile": ["mean", "recency"], "lexical_weight": [0.0, 0.5, 1.0]}),
@@ -105,8 +120,8 @@ def ensemble_configs(member_params: Mapping[str, Mapping[str, Any]]) -> list[dic
     """The ensemble's grid (its blend weights) over fixed members, each with the parameters
     given (e.g. what its own validation search chose), in the order given."""
     members = tuple(member_params)
-    return [{**cfg, "members": members, "member_params": dict(member_params)}
-            for cfg in MODELS["ensemble"].configs()]
+    return [{"weights": w, "members": members, "member_params": dict(member_params)}
+            for w in ensemble_weights(len(members))]
 
 
 def get_model_spec(name: str) -> ModelSpec:
