@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from coldrec.data import Dataset
@@ -47,6 +48,19 @@ class TestEnsemble(RecommenderContract):
         np.testing.assert_array_equal(text.score(users), tupled.score(users))
         with pytest.raises(ConfigError, match="one per member"):
             Ensemble(members="ease+itemknn", weights="1+x").fit(data)
+
+    def test_new_shopper_reaches_members_that_use_attributes(self, data: Dataset) -> None:
+        # no history: EASE falls back to popularity, segment popularity reads the attributes;
+        # the ensemble must not replace the blend with popularity itself
+        model = Ensemble(members=("ease", "segment-popularity"),
+                         member_params={"ease": {"lam": 10.0},
+                                        "segment-popularity": {"fields": ["group"],
+                                                               "min_users": 5}},
+                         weights=(0.0, 1.0)).fit(data)
+        attrs = pd.DataFrame({"group": ["B", "A"]})
+        scores = model.score([-1, -1], attributes=attrs)
+        assert scores[0, 6:].min() > scores[0, :6].max()  # a B shopper gets kitchen items
+        assert scores[1, :6].min() > scores[1, 6:].max()
 
     def test_bad_configuration_names_the_problem(self, data: Dataset) -> None:
         with pytest.raises(ConfigError, match="one per member"):

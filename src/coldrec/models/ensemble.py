@@ -31,6 +31,8 @@ class Ensemble(Recommender):
     """Sum of per-shopper z-scored member scores, weighted (see the module docstring)."""
 
     name: ClassVar[str] = "ensemble"
+    #: each member applies its own rule to shoppers without history (attributes, popularity)
+    handles_cold_users: ClassVar[bool] = True
     score_params: ClassVar[frozenset[str]] = frozenset({"weights"})
 
     def __init__(self, members: Sequence[str] | str = ("ease", "als"),
