@@ -18,6 +18,7 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.eval.runner import ProtocolResult
 from coldrec.models.base import Recommender
+from coldrec.models.ensemble import member_names
 from coldrec.models.registry import ModelSpec, ensemble_weights
 from coldrec.rerank import DEPTH_FACTOR, RerankContext, Reranker
 
@@ -67,8 +68,7 @@ def grid_with(spec: ModelSpec, fixed: Mapping[str, Any]) -> list[dict[str, Any]]
     members = fixed.get("members")
     if spec.name == "ensemble" and members is not None and "weights" not in fixed:
         # the blend grid has one weight per member
-        n = len(members.split("+") if isinstance(members, str) else members)
-        configs = [{"weights": w} for w in ensemble_weights(n)]
+        configs = [{"weights": w} for w in ensemble_weights(len(member_names(members)))]
     unique: dict[str, dict[str, Any]] = {}
     for cfg in configs:
         merged = {**cfg, **fixed}

@@ -24,7 +24,15 @@ from coldrec.errors import ConfigError
 from coldrec.models.base import Recommender
 from coldrec.models.content import zscore
 
-__all__ = ["Ensemble"]
+__all__ = ["Ensemble", "member_names"]
+
+
+def member_names(members: Sequence[str] | str) -> list[str]:
+    """The member model names: a sequence, or the command line's ``"als+userknn"``."""
+    names = members.split("+") if isinstance(members, str) else list(members)
+    if not names or len(set(names)) != len(names):
+        raise ConfigError(f"ensemble members must be distinct model names, not {names!r}")
+    return names
 
 
 class Ensemble(Recommender):
@@ -48,11 +56,7 @@ class Ensemble(Recommender):
         self.random_state = random_state
 
     def _names(self) -> list[str]:
-        names = self.members.split("+") if isinstance(self.members, str) else \
-            list(self.members)
-        if not names or len(set(names)) != len(names):
-            raise ConfigError(f"ensemble members must be distinct model names, not {names!r}")
-        return names
+        return member_names(self.members)
 
     def _weights(self) -> np.ndarray:
         n = len(self._names())

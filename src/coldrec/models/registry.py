@@ -60,7 +60,6 @@ HYBRID_BLEND: dict[str, list[float]] = {
     "new_item_boost": [0.0, 3.0]}
 
 
-
 def ensemble_weights(n_members: int) -> list[tuple[float, ...]]:
     """The ensemble's blend-weight grid for ``n_members`` members.
 
