@@ -86,7 +86,11 @@ def p4_entries(big: bool = False) -> list[Entry]:
         entries.append(("lightfm+user features (peer)", LightFMPeer,
                         expand_grid({"side": ["users"], "identity": [True, False],
                                      "epochs": EPOCHS})))
-        entries.append(("hybrid", *ours("hybrid")))
+        # the user tower is a fit-time choice: the plain attribute tower or the one trained
+        # on simulated new shoppers (first 0/1/3/5 clicks revealed); each task picks on valid
+        factory, grid = ours("hybrid")
+        entries.append(("hybrid", factory, [{**c, "tower": t} for c in grid
+                                            for t in ("attributes", "cold-start")]))
     else:
         entries.append(("hybrid", ours("hybrid")[0], hybrid_itemknn_only()))
     return entries

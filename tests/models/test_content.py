@@ -8,8 +8,9 @@ import pytest
 import scipy.sparse as sp
 
 from coldrec.data import Dataset
+from coldrec.errors import ConfigError
 from coldrec.models import ContentKNN, Hybrid, Recommender
-from coldrec.models.hybrid import fit_transfer
+from coldrec.models.hybrid import fit_cold_start_tower, fit_transfer
 from tests.conftest import N_A, block_frames
 from tests.models.contract import RecommenderContract
 
@@ -32,6 +33,12 @@ class TestHybrid(RecommenderContract):
 class TestHybridItemKNNWithTrust(RecommenderContract):
     def make_model(self) -> Recommender:
         return Hybrid(cf="itemknn", cf_neighbors=20, item_trust=2.0, user_trust=1.0,
+                      progress=False)
+
+
+class TestHybridColdStartTower(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return Hybrid(cf_lam=10.0, tower="cold-start", tower_lam=1.0, user_trust=2.0,
                       progress=False)
 
 
@@ -120,3 +127,53 @@ def test_transfer_solves_the_denoising_normal_equations() -> None:
     expected = np.linalg.solve(lhs, (1 - p) * A.T @ A) @ np.linalg.inv(E.T @ E
                                                                         + lam_out * np.eye(4))
     np.testing.assert_allclose(M, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_cold_start_tower_solves_the_simulated_new_shopper_regression() -> None:
+    # three shoppers, items bought in this order (timestamps), one attribute
+    events = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 3, 3, 3],
+                           "item_id": [10, 11, 12, 11, 10, 12, 13, 10],
+                           "timestamp": [1, 2, 3, 1, 2, 1, 2, 3]})
+    users = pd.DataFrame({"user_id": [1, 2, 3], "group": ["a", "b", "a"]})
+    data = Dataset.from_frames(events, users=users)
+    feats = np.array([[1, 1, 0], [1, 0, 1], [1, 1, 0]], dtype=float)  # intercept, a, b
+    W = fit_cold_start_tower(data, feats, lam=0.5, reveal=(0, 1))
+    first = {0: [0], 1: [1], 2: [2]}  # each shopper's first item (internal indices)
+    X = data.binary_matrix.toarray()
+    Z, Y = [], []
+    for k in (0, 1):
+        for u in range(3):
+            shown = np.zeros(4)
+            shown[first[u][:k]] = 1.0
+            Z.append(np.r_[feats[u], shown])
+            Y.append(X[u] - shown)
+    Z, Y = np.array(Z), np.array(Y)
+    reg = np.full(Z.shape[1], 0.5)
+    reg[0] = 0.0
+    expected = np.linalg.solve(Z.T @ Z + np.diag(reg), Z.T @ Y)
+    np.testing.assert_allclose(W, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_cold_start_tower_follows_a_new_shoppers_first_click(blocks: Dataset) -> None:
+    events, catalog, _users = block_frames()
+    no_attributes = Dataset.from_frames(events, catalog)  # kitchen shoppers start at item 6
+    click = sp.csr_matrix(([1.0], ([0], [6])), shape=(1, no_attributes.n_items))
+    tops = {}
+    for tower in ("cold-start", "attributes"):
+        model = Hybrid(cf_lam=10.0, tower=tower, tower_lam=1.0, user_trust=1e9,
+                       progress=False).fit(no_attributes)  # the tower alone decides
+        tops[tower] = set(model.recommend([-1], k=5, history=click)[0][0].tolist())
+    assert tops["cold-start"] == {7, 8, 9, 10, 11}  # what follows that first click
+    assert tops["attributes"] == {1, 2, 3, 4, 5}  # the plain prior: the popular garden
+    model = Hybrid(cf_lam=10.0, tower="cold-start", tower_lam=1.0, progress=False).fit(blocks)
+    assert model.tower_.shape == (model.user_features_.shape[1] + blocks.n_items,
+                                  blocks.n_items)
+    ids, _ = model.recommend([-1], k=6, attributes=pd.DataFrame({"group": ["B"], "age": [40]}))
+    assert set(ids[0].tolist()) == set(range(6, 12))  # no clicks yet: the attributes decide
+
+
+def test_cold_start_tower_refuses_a_catalogue_too_big_for_it(blocks: Dataset) -> None:
+    with pytest.raises(ConfigError, match="ease_max_items"):
+        Hybrid(tower="cold-start", ease_max_items=5, cf="itemknn", progress=False).fit(blocks)
+    with pytest.raises(ConfigError, match="tower"):
+        Hybrid(tower="both", progress=False).fit(blocks)

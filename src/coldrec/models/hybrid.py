@@ -13,7 +13,12 @@ Components, each z-scored per shopper over all items before they are combined:
   interactions gets collaborative-quality scores from its text alone;
 * **prior** — a user tower: ridge regression from the shopper's attributes (one-hot
   categories, binned numbers) to the items they interact with; with no attributes it is
-  popularity.
+  popularity. ``tower="cold-start"`` instead trains it on *simulated* new shoppers
+  (:func:`fit_cold_start_tower`): every training shopper is replayed with only their first
+  k interactions revealed (k in ``tower_reveal``, 0 = attributes only), and the ridge
+  regression learns attributes + revealed items → the shopper's other items. It is the
+  situation of a brand-new shopper after 0, 1, 3 … clicks, learned directly, with the
+  popularity prior as its intercept.
 
 Blend: per item, ``α = n_i / (n_i + item_trust)`` (training interactions of the item) mixes
 collaborative and content; products without any interaction get ``new_item_boost`` on top
@@ -38,7 +43,7 @@ from coldrec.models.base import Recommender
 from coldrec.models.content import TextItemsMixin, row_normalise, zscore
 from coldrec.models.neighbors import EASE, ItemKNN
 
-__all__ = ["Hybrid", "fit_transfer"]
+__all__ = ["Hybrid", "fit_cold_start_tower", "fit_transfer"]
 
 MEMO_BYTES = 4 << 30  # component scores kept per fitted model for grid searches
 
@@ -64,6 +69,43 @@ def fit_transfer(matrix: sp.csr_matrix, embeddings: np.ndarray, lam: float = 1.0
     return (left @ right).astype(np.float32)
 
 
+def fit_cold_start_tower(data: Dataset, features: np.ndarray, lam: float,
+                         reveal: tuple[int, ...]) -> np.ndarray:
+    """Ridge regression from [attributes | first k items] to a shopper's other items.
+
+    Each trained shopper gives one row per ``k`` in ``reveal``: the input is their
+    attribute features (``features``, intercept first) and their first ``k`` items by
+    timestamp (ties by item index), the target their remaining items. Solves
+    ``(ZᵀZ + λI) W = ZᵀY`` (intercept unpenalised); returns ``W`` of shape
+    (n_features + n_items) × n_items. Scores of a new shopper: ``[f | x] @ W``.
+    """
+    pairs = data.pairs
+    keys = ["user", "timestamp", "item"] if pairs["timestamp"].notna().all() else \
+        ["user", "item"]
+    pairs = pairs.sort_values(keys, kind="stable")
+    users, items = pairs["user"].to_numpy(), pairs["item"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+    rank = np.arange(len(users)) - np.repeat(starts, np.diff(np.r_[starts, len(users)]))
+    full = data.binary_matrix.astype(np.float64)
+    trained = np.flatnonzero(data.user_counts > 0)
+    attrs = sp.csr_matrix(features[trained], dtype=np.float64)
+    inputs, targets = [], []
+    for k in reveal:
+        first = rank < int(k)
+        shown = sp.csr_matrix((np.ones(int(first.sum())), (users[first], items[first])),
+                              shape=full.shape)
+        shown.data[:] = 1.0  # repeated purchases count once
+        inputs.append(sp.hstack([attrs, shown[trained]]))
+        targets.append(full[trained] - shown[trained])
+    z = sp.csr_matrix(sp.vstack(inputs))
+    y = sp.csr_matrix(sp.vstack(targets))
+    gram = (z.T @ z).toarray()
+    reg = np.full(gram.shape[0], float(lam))
+    reg[0] = 0.0  # the intercept (popularity) is not shrunk
+    gram[np.diag_indices_from(gram)] += reg
+    return np.linalg.solve(gram, (z.T @ y).toarray()).astype(np.float32)
+
+
 class Hybrid(TextItemsMixin, Recommender):
     """Collaborative + language-model hybrid with a user tower (the default model)."""
 
@@ -79,6 +121,8 @@ class Hybrid(TextItemsMixin, Recommender):
                  transfer_dropout: float = 0.7, item_trust: float = 0.0,
                  user_trust: float = 0.0, new_item_boost: float = 0.0,
                  tower_lam: float = 100.0,
+                 tower: Literal["attributes", "cold-start"] = "attributes",
+                 tower_reveal: tuple[int, ...] | list[int] = (0, 1, 3, 5),
                  ease_max_items: int = 20_000, cache: str | None = None,
                  progress: bool = True, random_state: int = 0) -> None:
         self.cf = cf
@@ -95,6 +139,8 @@ class Hybrid(TextItemsMixin, Recommender):
         self.user_trust = user_trust
         self.new_item_boost = new_item_boost
         self.tower_lam = tower_lam
+        self.tower = tower
+        self.tower_reveal = tuple(tower_reveal)  # a tuple, also when loaded from JSON
         self.ease_max_items = ease_max_items
         self.cache = cache
         self.progress = progress
@@ -125,13 +171,23 @@ class Hybrid(TextItemsMixin, Recommender):
         encoder = AttributeEncoder.fit(data.user_attributes)
         self.attribute_encoder_ = encoder.to_json()
         feats = encoder.transform(data.user_attributes, n_rows=data.n_users)
-        trained = np.flatnonzero(data.user_counts > 0)
-        F = feats[trained].astype(np.float64)
-        reg = float(self.tower_lam) * np.eye(F.shape[1])
-        reg[0, 0] = 0.0
-        target = sp.csr_matrix(data.binary_matrix[trained], dtype=np.float64)
-        rhs = np.asarray((target.T @ F).T)
-        self.tower_ = np.linalg.solve(F.T @ F + reg, rhs).astype(np.float32)
+        if self.tower == "cold-start":
+            if data.n_items > self.ease_max_items:
+                raise ConfigError(f"tower='cold-start' needs a dense item × item matrix: "
+                                  f"{data.n_items} items > ease_max_items "
+                                  f"{self.ease_max_items}; use tower='attributes'")
+            self.tower_ = fit_cold_start_tower(data, feats, float(self.tower_lam),
+                                               self.tower_reveal)
+        elif self.tower == "attributes":
+            trained = np.flatnonzero(data.user_counts > 0)
+            F = feats[trained].astype(np.float64)
+            reg = float(self.tower_lam) * np.eye(F.shape[1])
+            reg[0, 0] = 0.0
+            target = sp.csr_matrix(data.binary_matrix[trained], dtype=np.float64)
+            rhs = np.asarray((target.T @ F).T)
+            self.tower_ = np.linalg.solve(F.T @ F + reg, rhs).astype(np.float32)
+        else:
+            raise ConfigError(f"tower must be 'attributes' or 'cold-start', not {self.tower!r}")
         self.user_features_ = feats
 
     def _after_add_items(self, n_new: int) -> None:
@@ -141,9 +197,11 @@ class Hybrid(TextItemsMixin, Recommender):
                                                         np.float32)])
 
     # -- scoring -------------------------------------------------------------------------------
-    def _prior(self, users: np.ndarray, attributes: pd.DataFrame | None) -> np.ndarray:
+    def _prior(self, users: np.ndarray, attributes: pd.DataFrame | None,
+               history: sp.csr_matrix) -> np.ndarray:
+        n_feats = self.user_features_.shape[1]
         known = (users >= 0) & (users < self.n_users_)
-        feats = np.zeros((len(users), self.tower_.shape[0]), dtype=np.float32)
+        feats = np.zeros((len(users), n_feats), dtype=np.float32)
         feats[:, 0] = 1.0
         feats[known] = self.user_features_[users[known]]
         if attributes is not None:
@@ -151,7 +209,11 @@ class Hybrid(TextItemsMixin, Recommender):
             if given.any():
                 enc = AttributeEncoder.from_json(self.attribute_encoder_)
                 feats[given] = enc.transform(attributes.iloc[np.flatnonzero(given)])
-        return feats @ self.tower_
+        prior = feats @ self.tower_[:n_feats]
+        n_fit = self.tower_.shape[0] - n_feats  # items the cold-start tower reads (else 0)
+        if n_fit:
+            prior += np.asarray(sp.csr_matrix(history[:, :n_fit]) @ self.tower_[n_feats:])
+        return prior
 
     def component_scores(self, users: np.ndarray, history: sp.csr_matrix,
                          attributes: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
@@ -190,7 +252,7 @@ class Hybrid(TextItemsMixin, Recommender):
         transfer = (np.asarray(history @ self.item_embeddings_) @ self.transfer_) \
             @ self.item_embeddings_.T
         return {"collaborative": cf, "lexical": lexical, "semantic": semantic,
-                "transfer": transfer, "prior": self._prior(users, attributes)}
+                "transfer": transfer, "prior": self._prior(users, attributes, history)}
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
