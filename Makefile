@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet --no-deps recbole==1.2.1 colorlog==4.7.2 colorama==0.4.4 \
 		thop==0.1.1.post2209072238 texttable==1.7.2 tabulate==0.10.0
 	$(PY) benchmarks/recbole_timing.py
+	$(PY) benchmarks/recbole_split.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build src/*.egg-info

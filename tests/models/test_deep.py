@@ -38,6 +38,33 @@ class TestMultVAEInteractionSampling(RecommenderContract):
             MultVAE(sampling="sessions", progress=False).fit(data)  # type: ignore[arg-type]
 
 
+class TestMultVAEFullBatchLowNoise(RecommenderContract):
+    """RecBole's recipe: every shopper in one batch, reparameterisation noise sd 0.01."""
+
+    def make_model(self) -> Recommender:
+        return MultVAE(hidden=32, latent=8, epochs=150, anneal_steps=100, dropout=0.2,
+                       batch_size=1_000_000, noise=0.01, learning_rate=1e-2, progress=False)
+
+    def test_noise_scales_the_reparameterisation(self, data: Dataset) -> None:
+        import torch
+
+        x = torch.from_numpy(data.binary_matrix[:4].toarray().astype(np.float32))
+        spread = {}
+        for noise in (0.0, 0.01, 1.0):
+            model = MultVAE(hidden=16, latent=4, dropout=0.0, noise=noise, epochs=1,
+                            progress=False).fit(data)
+            model.net_.train()
+            with torch.no_grad():
+                torch.manual_seed(0)
+                a, mu, _ = model.net_(x)
+                b, _, _ = model.net_(x)
+                spread[noise] = float((a - b).abs().max())
+                model.net_.eval()
+                np.testing.assert_array_equal(model.net_(x)[1].numpy(),
+                                              mu.numpy())  # the mean is noise-free
+        assert spread[0.0] == 0.0 < spread[0.01] < spread[1.0]
+
+
 class TestLightGCN(RecommenderContract):
     def make_model(self) -> Recommender:
         return LightGCN(dim=8, layers=2, epochs=60, learning_rate=5e-2, batch_size=64,

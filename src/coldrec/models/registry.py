@@ -97,7 +97,7 @@ MODELS: dict[str, ModelSpec] = {
                         "reg": [0.0, 1e-2]}),
         ModelSpec("multvae", MultVAE, "variational autoencoder, multinomial likelihood (PyTorch)",
                   grid={"latent": [64, 128], "batch_size": [64, 256],
-                        "anneal_steps": [2_000, 200_000]}),
+                        "anneal_steps": [2_000, 200_000], "noise": [1.0, 0.01]}),
         ModelSpec("lightgcn", LightGCN, "graph convolution over the user-item graph (PyTorch)",
                   grid={"layers": [2, 3], "reg": [1e-5, 1e-4]}),
         ModelSpec("ensemble", Ensemble,
