@@ -56,13 +56,43 @@ class TestMultVAEFullBatchLowNoise(RecommenderContract):
             model.net_.train()
             with torch.no_grad():
                 torch.manual_seed(0)
-                a, mu, _ = model.net_(x)
-                b, _, _ = model.net_(x)
+                a, mu, _ = model.net_[0](x)
+                b, _, _ = model.net_[0](x)
                 spread[noise] = float((a - b).abs().max())
                 model.net_.eval()
-                np.testing.assert_array_equal(model.net_(x)[1].numpy(),
+                np.testing.assert_array_equal(model.net_[0](x)[1].numpy(),
                                               mu.numpy())  # the mean is noise-free
         assert spread[0.0] == 0.0 < spread[0.01] < spread[1.0]
+
+
+class TestMultVAEBag(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return MultVAE(hidden=32, latent=8, epochs=150, anneal_steps=100, dropout=0.2,
+                       batch_size=20, learning_rate=1e-2, bag=3, progress=False)
+
+    def test_the_bag_scores_with_the_mean_of_its_networks(self, data: Dataset) -> None:
+        bag = MultVAE(hidden=16, latent=4, epochs=3, bag=3, progress=False).fit(data)
+        assert bag.enc_w0_.shape[0] == 3 and len(bag.net_) == 3
+        singles = []
+        for i in range(3):  # each network alone, from the bag's own weights
+            one = MultVAE(hidden=16, latent=4, epochs=3, progress=False).fit(data)
+            for name in ("enc_w0_", "enc_b0_", "enc_w1_", "enc_b1_", "dec_w0_", "dec_b0_",
+                         "dec_w1_", "dec_b1_"):
+                setattr(one, name, getattr(bag, name)[i:i + 1])
+            singles.append(one.score(np.arange(6)))
+        assert not np.allclose(singles[0], singles[1])  # different networks
+        np.testing.assert_allclose(bag.score(np.arange(6)), np.mean(singles, axis=0),
+                                   rtol=1e-5, atol=1e-5)
+
+    def test_models_saved_before_bagging_still_score(self, data: Dataset) -> None:
+        model = MultVAE(hidden=16, latent=4, epochs=3, progress=False).fit(data)
+        before = model.score(np.arange(6))
+        for name in ("enc_w0_", "enc_b0_", "enc_w1_", "enc_b1_", "dec_w0_", "dec_b0_",
+                     "dec_w1_", "dec_b1_"):  # the arrays had no bag axis
+            setattr(model, name, getattr(model, name)[0])
+        np.testing.assert_array_equal(model.score(np.arange(6)), before)
+        with pytest.raises(ConfigError, match="bag must be"):
+            MultVAE(bag=0, progress=False).fit(data)
 
 
 class TestLightGCN(RecommenderContract):

@@ -88,6 +88,9 @@ class MultVAE(TorchRecommender):
     does: heavy shoppers weigh more and an epoch has ``nnz / batch_size`` updates.
     ``noise`` scales the reparameterisation noise: 1 is the paper's VAE; RecBole draws it
     with standard deviation 0.01, close to a denoising autoencoder (input dropout only).
+    ``bag`` > 1 trains that many networks side by side (different initialisations, dropout
+    draws and batch orders; early stopping watches their average) and scores with the mean
+    of their outputs: the seed-to-seed spread of a single network averages out.
     """
 
     name: ClassVar[str] = "multvae"
@@ -96,8 +99,8 @@ class MultVAE(TorchRecommender):
                  anneal_cap: float = 0.2, anneal_steps: int = 200_000, epochs: int = 300,
                  learning_rate: float = 1e-3, weight_decay: float = 0.0,
                  batch_size: int = 256, sampling: Literal["users", "interactions"] = "users",
-                 noise: float = 1.0, patience: int = 10, progress: bool = True,
-                 random_state: int = 0) -> None:
+                 noise: float = 1.0, bag: int = 1, patience: int = 10,
+                 progress: bool = True, random_state: int = 0) -> None:
         self.hidden = hidden
         self.latent = latent
         self.dropout = dropout
@@ -109,6 +112,7 @@ class MultVAE(TorchRecommender):
         self.batch_size = batch_size
         self.sampling = sampling
         self.noise = noise
+        self.bag = bag
         self.patience = patience
         self.progress = progress
         self.random_state = random_state
@@ -120,8 +124,11 @@ class MultVAE(TorchRecommender):
         if self.sampling not in ("users", "interactions"):
             raise ConfigError(f"sampling must be 'users' or 'interactions', "
                               f"not {self.sampling!r}")
-        self.net_ = _VAE(data.n_items, int(self.hidden), int(self.latent), float(self.dropout),
-                         float(self.noise))
+        if int(self.bag) < 1:
+            raise ConfigError(f"bag must be at least 1, not {self.bag!r}")
+        self.net_ = nn.ModuleList(
+            _VAE(data.n_items, int(self.hidden), int(self.latent), float(self.dropout),
+                 float(self.noise)) for _ in range(int(self.bag)))
         if self.sampling == "interactions":
             self._rows = np.repeat(np.arange(data.n_users), np.diff(self.history_.indptr))
         else:
@@ -134,48 +141,62 @@ class MultVAE(TorchRecommender):
 
     def _train_epoch(self, data: Dataset, optimizer: torch.optim.Optimizer,
                      rng: np.random.Generator) -> float:
-        rows = rng.permutation(self._rows)
-        total, batches = 0.0, 0
-        for start in range(0, len(rows), int(self.batch_size)):
-            batch = torch.from_numpy(self.history_[rows[start:start + int(self.batch_size)]]
-                                     .toarray())
-            beta = min(float(self.anneal_cap), self._updates / max(1, int(self.anneal_steps)))
-            logits, mu, logvar = self.net_(batch)
-            nll = -(nn.functional.log_softmax(logits, dim=1) * batch).sum(dim=1).mean()
-            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1).mean()
-            loss = nll + beta * kl
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            self._updates += 1
-            total += float(loss.detach())
-            batches += 1
+        total, batches, size = 0.0, 0, int(self.batch_size)
+        for net in self.net_:  # each network of the bag: its own batch order
+            rows = rng.permutation(self._rows)
+            for step, start in enumerate(range(0, len(rows), size)):
+                batch = torch.from_numpy(self.history_[rows[start:start + size]].toarray())
+                beta = min(float(self.anneal_cap),
+                           (self._updates + step) / max(1, int(self.anneal_steps)))
+                logits, mu, logvar = net(batch)
+                nll = -(nn.functional.log_softmax(logits, dim=1) * batch).sum(dim=1).mean()
+                kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1).mean()
+                loss = nll + beta * kl
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach())
+                batches += 1
+        self._updates += -(-len(self._rows) // size)  # updates per network so far
         return total / max(1, batches)
 
     def _export(self) -> None:
-        enc0, enc1 = self.net_.encoder[0], self.net_.encoder[2]
-        dec0, dec1 = self.net_.decoder[0], self.net_.decoder[2]
+        """Each weight as an array with a leading bag axis (one slice per network)."""
+        parts: dict[str, list[np.ndarray]] = {}
+        latent = int(self.latent)
         with torch.no_grad():
-            self.enc_w0_ = enc0.weight.T.numpy().copy()
-            self.enc_b0_ = enc0.bias.numpy().copy()
-            self.enc_w1_ = enc1.weight.T[:, : int(self.latent)].numpy().copy()
-            self.enc_b1_ = enc1.bias[: int(self.latent)].numpy().copy()
-            self.dec_w0_ = dec0.weight.T.numpy().copy()
-            self.dec_b0_ = dec0.bias.numpy().copy()
-            self.dec_w1_ = dec1.weight.T.numpy().copy()
-            self.dec_b1_ = dec1.bias.numpy().copy()
+            for net in self.net_:
+                enc0, enc1 = net.encoder[0], net.encoder[2]
+                dec0, dec1 = net.decoder[0], net.decoder[2]
+                for name, value in (("enc_w0_", enc0.weight.T), ("enc_b0_", enc0.bias),
+                                    ("enc_w1_", enc1.weight.T[:, :latent]),
+                                    ("enc_b1_", enc1.bias[:latent]),
+                                    ("dec_w0_", dec0.weight.T), ("dec_b0_", dec0.bias),
+                                    ("dec_w1_", dec1.weight.T), ("dec_b1_", dec1.bias)):
+                    parts.setdefault(name, []).append(value.numpy().copy())
+        for name, values in parts.items():
+            setattr(self, name, np.stack(values))
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
-        n_known = self.dec_w1_.shape[1]
+        def bagged(a: np.ndarray, ndim: int) -> np.ndarray:  # models saved before bagging
+            return a if a.ndim == ndim + 1 else a[None]
+
+        n_known = self.dec_w1_.shape[-1]
         x = sp.csr_matrix(history[:, :n_known], dtype=np.float32)
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1))).ravel()
         x = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ x
-        h = np.tanh(np.asarray(x @ self.enc_w0_) + self.enc_b0_)
-        mu = h @ self.enc_w1_ + self.enc_b1_
-        logits = np.tanh(mu @ self.dec_w0_ + self.dec_b0_) @ self.dec_w1_ + self.dec_b1_
+        nets = zip(bagged(self.enc_w0_, 2), bagged(self.enc_b0_, 1), bagged(self.enc_w1_, 2),
+                   bagged(self.enc_b1_, 1), bagged(self.dec_w0_, 2), bagged(self.dec_b0_, 1),
+                   bagged(self.dec_w1_, 2), bagged(self.dec_b1_, 1), strict=True)
+        logits = np.zeros((len(users), n_known), dtype=np.float32)
+        for enc_w0, enc_b0, enc_w1, enc_b1, dec_w0, dec_b0, dec_w1, dec_b1 in nets:
+            mu = np.tanh(np.asarray(x @ enc_w0) + enc_b0) @ enc_w1 + enc_b1
+            logits += np.tanh(mu @ dec_w0 + dec_b0) @ dec_w1 + dec_b1
+        # the mean of the networks' logits ranks like the mean of their log-probabilities
+        # (each network's log-softmax only shifts a shopper's row by a constant)
         out = np.zeros((len(users), self.n_items_), dtype=np.float32)
-        out[:, :n_known] = logits
+        out[:, :n_known] = logits / len(bagged(self.dec_b1_, 1))
         return out
 
 
