@@ -15,6 +15,7 @@ needed because ``recbole.quick_start`` is never imported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import tempfile
 import time
@@ -42,6 +43,12 @@ def shims() -> None:
             for (i, j), v in data.items():
                 self[i, j] = v
         sp.dok_matrix._update = _update  # type: ignore[attr-defined]
+
+
+def outside_the_repository() -> contextlib.chdir:
+    """RecBole's trainer writes ``log_tensorboard/`` into the working directory: run it in
+    a scratch directory instead of the checkout."""
+    return contextlib.chdir(tempfile.mkdtemp(prefix="recbole-"))
 
 
 def time_epochs(step: object, epochs: int) -> list[float]:
@@ -88,8 +95,10 @@ def recbole_epochs(epochs: int) -> list[float]:
     dataset = create_dataset(config)
     train, _valid, _test = data_preparation(config, dataset)
     model = RecBoleLightGCN(config, train.dataset)
-    trainer = Trainer(config, model)
-    return time_epochs(lambda e: trainer._train_epoch(train, e, show_progress=False), epochs)
+    with outside_the_repository():
+        trainer = Trainer(config, model)
+        return time_epochs(lambda e: trainer._train_epoch(train, e, show_progress=False),
+                           epochs)
 
 
 def main() -> None:

@@ -69,6 +69,17 @@ def fit_transfer(matrix: sp.csr_matrix, embeddings: np.ndarray, lam: float = 1.0
     return (left @ right).astype(np.float32)
 
 
+def _ridge(inputs: sp.spmatrix, targets: sp.spmatrix, lam: float) -> np.ndarray:
+    """``argmin ‖Y − ZW‖² + λ‖W‖²`` with the first input column (the intercept) unpenalised."""
+    z = sp.csr_matrix(inputs, dtype=np.float64)
+    gram = (z.T @ z).toarray()
+    reg = np.full(gram.shape[0], float(lam))
+    reg[0] = 0.0
+    gram[np.diag_indices_from(gram)] += reg
+    rhs = np.asarray((z.T @ sp.csr_matrix(targets, dtype=np.float64)).todense())
+    return np.linalg.solve(gram, rhs).astype(np.float32)
+
+
 def fit_cold_start_tower(data: Dataset, features: np.ndarray, lam: float,
                          reveal: tuple[int, ...]) -> np.ndarray:
     """Ridge regression from [attributes | first k items] to a shopper's other items.
@@ -97,13 +108,7 @@ def fit_cold_start_tower(data: Dataset, features: np.ndarray, lam: float,
         shown.data[:] = 1.0  # repeated purchases count once
         inputs.append(sp.hstack([attrs, shown[trained]]))
         targets.append(full[trained] - shown[trained])
-    z = sp.csr_matrix(sp.vstack(inputs))
-    y = sp.csr_matrix(sp.vstack(targets))
-    gram = (z.T @ z).toarray()
-    reg = np.full(gram.shape[0], float(lam))
-    reg[0] = 0.0  # the intercept (popularity) is not shrunk
-    gram[np.diag_indices_from(gram)] += reg
-    return np.linalg.solve(gram, (z.T @ y).toarray()).astype(np.float32)
+    return _ridge(sp.vstack(inputs), sp.vstack(targets), lam)
 
 
 class Hybrid(TextItemsMixin, Recommender):
@@ -180,12 +185,8 @@ class Hybrid(TextItemsMixin, Recommender):
                                                self.tower_reveal)
         elif self.tower == "attributes":
             trained = np.flatnonzero(data.user_counts > 0)
-            F = feats[trained].astype(np.float64)
-            reg = float(self.tower_lam) * np.eye(F.shape[1])
-            reg[0, 0] = 0.0
-            target = sp.csr_matrix(data.binary_matrix[trained], dtype=np.float64)
-            rhs = np.asarray((target.T @ F).T)
-            self.tower_ = np.linalg.solve(F.T @ F + reg, rhs).astype(np.float32)
+            self.tower_ = _ridge(sp.csr_matrix(feats[trained]), data.binary_matrix[trained],
+                                 float(self.tower_lam))
         else:
             raise ConfigError(f"tower must be 'attributes' or 'cold-start', not {self.tower!r}")
         self.user_features_ = feats
