@@ -1,4 +1,4 @@
-"""Item-KNN (cosine, BM25) and EASE under the contract, plus EASE's closed form."""
+"""Item-KNN (cosine, BM25), EASE and DLAE under the contract, plus their closed forms."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from coldrec.data import Dataset
 from coldrec.errors import ConfigError
-from coldrec.models import ALS, EASE, ItemKNN, Recommender, UserKNN
+from coldrec.models import ALS, DLAE, EASE, ItemKNN, Recommender, UserKNN
 from tests.models.contract import RecommenderContract
 
 
@@ -38,6 +38,58 @@ class TestEASE(RecommenderContract):
     def test_refuses_huge_catalogs(self, data: Dataset) -> None:
         with pytest.raises(ConfigError, match="dense"):
             EASE(max_items=5).fit(data)
+
+
+class TestDLAE(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return DLAE(lam=3.0, dropout=0.25)
+
+    def test_matches_dropout_closed_form(self, data: Dataset) -> None:
+        # DLAE: B = (G + Λ)⁻¹ G with Λ = λI + p/(1-p) diag(G)
+        lam, p = 3.0, 0.25
+        X = data.binary_matrix.toarray().astype(np.float64)
+        G = X.T @ X
+        penalty = lam + p / (1 - p) * np.diag(G)
+        B = np.linalg.solve(G + np.diag(penalty), G)
+        model = DLAE(lam=lam, dropout=p).fit(data)
+        np.testing.assert_allclose(model.weights_, B, atol=1e-5)
+        np.testing.assert_allclose(model.score([4])[0], X[4] @ B, rtol=1e-4, atol=1e-5)
+
+    def test_expected_dropout_loss_is_minimal(self, data: Dataset) -> None:
+        # the closed form minimises E‖X − (X∘M/(1−p)) B‖² over dropout masks M, i.e.
+        # ‖X − XB‖² + p/(1−p) Σ_j G_jj ‖B_j·‖² (+ λ‖B‖²): any perturbation costs more
+        lam, p = 0.5, 0.4
+        X = data.binary_matrix.toarray().astype(np.float64)
+        d = np.diag(X.T @ X)
+
+        def loss(B: np.ndarray) -> float:
+            return float(((X - X @ B) ** 2).sum() + ((lam + p / (1 - p) * d)[:, None]
+                                                     * B**2).sum())
+
+        B = DLAE(lam=lam, dropout=p).fit(data).weights_.astype(np.float64)
+        rng = np.random.default_rng(0)
+        for _ in range(5):
+            assert loss(B) < loss(B + 1e-2 * rng.standard_normal(B.shape))
+
+    def test_emphasised_variant_and_ease_special_case(self, data: Dataset) -> None:
+        edlae = DLAE(lam=3.0, dropout=0.25, zero_diagonal=True).fit(data)
+        assert np.allclose(np.diag(edlae.weights_), 0)
+        # off the diagonal the KKT conditions hold: ((G + Λ)B − G) is diagonal
+        X = data.binary_matrix.toarray().astype(np.float64)
+        G = X.T @ X
+        residual = (G + np.diag(3.0 + np.diag(G) / 3)) @ edlae.weights_ - G
+        np.testing.assert_allclose(residual - np.diag(np.diag(residual)), 0, atol=1e-4)
+        # no dropout + the constraint is EASE
+        np.testing.assert_allclose(DLAE(lam=3.0, dropout=0.0, zero_diagonal=True).fit(data)
+                                   .weights_, EASE(lam=3.0).fit(data).weights_, atol=1e-6)
+
+    def test_rejects_bad_settings(self, data: Dataset) -> None:
+        with pytest.raises(ConfigError, match="dropout"):
+            DLAE(dropout=1.0).fit(data)
+        with pytest.raises(ConfigError, match="lam > 0 or dropout > 0"):
+            DLAE(lam=0.0, dropout=0.0).fit(data)
+        with pytest.raises(ConfigError, match="DLAE needs"):
+            DLAE(max_items=5).fit(data)
 
 
 def test_itemknn_rejects_unknown_similarity(blocks: Dataset) -> None:

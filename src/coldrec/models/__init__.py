@@ -7,13 +7,14 @@ from coldrec.models.deep import BPR, LightGCN, MultVAE
 from coldrec.models.ensemble import Ensemble
 from coldrec.models.factor import ALS, FactorModel
 from coldrec.models.hybrid import Hybrid
-from coldrec.models.neighbors import EASE, ItemKNN, UserKNN
+from coldrec.models.neighbors import DLAE, EASE, ItemKNN, UserKNN
 from coldrec.models.ranking import tie_ranks, topk
 from coldrec.models.registry import MODELS, ModelSpec, get_model_spec, make_model
 
 __all__ = [
     "ALS",
     "BPR",
+    "DLAE",
     "EASE",
     "MODELS",
     "MODEL_CLASSES",

@@ -1,4 +1,5 @@
-"""Item-to-item models: item-KNN (cosine / BM25 via ``implicit``) and EASE (closed form)."""
+"""Item-to-item models: item-KNN (cosine / BM25 via ``implicit``), EASE and DLAE (closed
+forms)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models.base import Recommender
 
-__all__ = ["EASE", "ItemKNN", "UserKNN", "binarized"]
+__all__ = ["DLAE", "EASE", "ItemKNN", "UserKNN", "binarized"]
 
 
 def binarized(matrix: sp.spmatrix) -> sp.csr_matrix:
@@ -65,6 +66,38 @@ class ItemKNN(Recommender):
         return np.asarray((hist @ self.similarity_).todense(), dtype=np.float32)
 
 
+def _design(data: Dataset, binary: bool, max_items: int, model: str) -> sp.csr_matrix:
+    """The float64 user × item input of a dense item × item model, after the size check."""
+    if data.n_items > max_items:
+        raise ConfigError(
+            f"{model} needs an {data.n_items}×{data.n_items} dense matrix "
+            f"({data.n_items**2 * 8 / 2**30:.1f} GiB); raise max_items or use another model"
+        )
+    return (data.binary_matrix if binary else data.matrix).astype(np.float64)
+
+
+def _linear_autoencoder(X: sp.csr_matrix, penalty: np.ndarray, zero_diagonal: bool,
+                        ) -> np.ndarray:
+    """``argmin ‖X − XB‖² + Σ_j penalty_j ‖B_j·‖²`` (row j of B penalised by ``penalty_j``),
+    with ``diag(B) = 0`` when ``zero_diagonal``.
+
+    With ``P = (XᵀX + diag(penalty))⁻¹``: ``B = I − P · diag(1/diag(P))`` under the
+    constraint (EASE's Lagrangian solution), ``B = I − P · diag(penalty)`` without it (that
+    is ``(XᵀX + diag(penalty))⁻¹ XᵀX``).
+    """
+    with threadpool_limits(limits=None):
+        gram = np.asarray((X.T @ X).todense(), dtype=np.float64)
+        gram[np.diag_indices_from(gram)] += penalty
+        P = np.linalg.inv(gram)
+    if zero_diagonal:
+        B = P / (-np.diag(P))
+        B[np.diag_indices_from(B)] = 0.0
+    else:
+        B = -P * penalty[None, :]
+        B[np.diag_indices_from(B)] += 1.0
+    return B
+
+
 class EASE(Recommender):
     """EASE (Steck 2019): a closed-form item-item linear autoencoder.
 
@@ -91,27 +124,61 @@ class EASE(Recommender):
         self.random_state = random_state
 
     def _fit(self, data: Dataset) -> None:
-        if data.n_items > self.max_items:
-            raise ConfigError(
-                f"EASE needs an {data.n_items}×{data.n_items} dense matrix "
-                f"({data.n_items**2 * 8 / 2**30:.1f} GiB); raise max_items or use another model"
-            )
-        X = (data.binary_matrix if self.binary else data.matrix).astype(np.float64)
+        X = _design(data, self.binary, self.max_items, "EASE")
         w = np.ones(data.n_items)
         if self.ips:
             w = np.maximum(np.asarray(data.binary_matrix.sum(axis=0)).ravel(), 1.0) ** -float(
                 self.ips)
             w /= w.mean()
             X = X @ sp.diags(w)
-        with threadpool_limits(limits=None):
-            gram = np.asarray((X.T @ X).todense(), dtype=np.float64)
-            gram[np.diag_indices_from(gram)] += float(self.lam)
-            P = np.linalg.inv(gram)
-        B = P / (-np.diag(P))
-        B[np.diag_indices_from(B)] = 0.0
+        B = _linear_autoencoder(X, np.full(data.n_items, float(self.lam)), zero_diagonal=True)
         if self.ips:
             B = w[:, None] * B / w[None, :]
         self.weights_ = B.astype(np.float32)
+
+    def _score(self, users: np.ndarray, history: sp.csr_matrix,
+               attributes: pd.DataFrame | None) -> np.ndarray:
+        hist = binarized(history) if self.binary else history
+        return np.asarray(hist @ self.weights_, dtype=np.float32)
+
+
+class DLAE(Recommender):
+    """Dropout linear autoencoder (Steck 2020, "Autoencoders that don't overfit towards the
+    identity"), closed form.
+
+    Training EASE's item-item regression on inputs with each item dropped with probability
+    ``dropout`` (p) equals, in expectation, a ridge penalty that grows with the item's
+    popularity: ``Λ = λI + p/(1−p) · diag(XᵀX)``. Popular items, which otherwise learn to
+    predict themselves and their frequent companions, are held back most; rare ones keep
+    their few but telling co-occurrences. ``zero_diagonal=False`` is DLAE,
+    ``B = (XᵀX + Λ)⁻¹ XᵀX`` (the penalty alone keeps B from the identity);
+    ``zero_diagonal=True`` is EDLAE (emphasised denoising: EASE's constraint with Λ).
+    ``dropout=0, zero_diagonal=True`` is EASE. score = history @ B; dense in the number of
+    items (refused above ``max_items``).
+    """
+
+    name: ClassVar[str] = "dlae"
+
+    def __init__(self, lam: float = 300.0, dropout: float = 0.5, zero_diagonal: bool = False,
+                 binary: bool = True, max_items: int = 30_000, random_state: int = 0) -> None:
+        self.lam = lam
+        self.dropout = dropout
+        self.zero_diagonal = zero_diagonal
+        self.binary = binary
+        self.max_items = max_items
+        self.random_state = random_state
+
+    def _fit(self, data: Dataset) -> None:
+        p = float(self.dropout)
+        if not 0.0 <= p < 1.0:
+            raise ConfigError(f"dlae dropout must be in [0, 1), not {self.dropout!r}")
+        if float(self.lam) < 0 or (float(self.lam) == 0 and p == 0):
+            raise ConfigError(f"dlae needs lam > 0 or dropout > 0 (lam={self.lam!r})")
+        X = _design(data, self.binary, self.max_items, "DLAE")
+        counts = np.asarray(X.multiply(X).sum(axis=0)).ravel()  # diag(XᵀX)
+        penalty = float(self.lam) + p / (1.0 - p) * counts
+        self.weights_ = _linear_autoencoder(X, penalty, bool(self.zero_diagonal)).astype(
+            np.float32)
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:

@@ -15,7 +15,7 @@ from coldrec.models.deep import BPR, LightGCN, MultVAE
 from coldrec.models.ensemble import Ensemble
 from coldrec.models.factor import ALS
 from coldrec.models.hybrid import Hybrid
-from coldrec.models.neighbors import EASE, ItemKNN, UserKNN
+from coldrec.models.neighbors import DLAE, EASE, ItemKNN, UserKNN
 
 __all__ = ["MODELS", "ModelSpec", "ensemble_configs", "ensemble_weights", "expand_grid",
            "get_model_spec", "make_model"]
@@ -89,6 +89,10 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("ease", EASE, "closed-form linear item-item autoencoder (Steck 2019)",
                   grid={"lam": [1, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
                         "ips": [0.0, 0.25]}),
+        ModelSpec("dlae", DLAE, "dropout linear autoencoder, closed form (Steck 2020); "
+                  "zero_diagonal=True is EDLAE",
+                  grid={"lam": [100, 200, 300, 500, 800], "dropout": [0.1, 0.2, 0.33, 0.5, 0.67],
+                        "zero_diagonal": [False, True]}),
         ModelSpec("als", ALS, "implicit-feedback matrix factorisation (implicit), fold-in",
                   grid={"factors": [64, 128], "regularization": [0.1, 1.0, 10.0, 100.0],
                         "alpha": [1.0, 10.0, 40.0]}),
