@@ -5,7 +5,7 @@
 
 Tasks: P3 cold items on amazon-scientific (new-arrivals shelf and mixed shelf) with every
 text encoder; P4 cold users on ml-100k (zero-shot, first-1/3/5); P3 and P4 on Complete
-Journey; warm P1/P2 of the hybrid against EASE (no regression); text encoder throughput.
+Journey; warm P1/P2 of the hybrid against EASE and DLAE (no regression); encoder throughput.
 Peers: TF-IDF content, LightFM with side features (lightfm-next), segment popularity,
 implicit ALS with recalculate_user, implicit item-KNN, EASE fold-in. Every model's grid is
 searched on validation; the chosen configuration is refit and tested once.
@@ -205,7 +205,7 @@ def warm_no_regression() -> None:
     rows = []
     for dataset, protocol in (("ml-100k", "P1"), ("amazon-scientific", "P2")):
         data = load(dataset)
-        for label in ("ease", "hybrid"):
+        for label in ("ease", "dlae", "hybrid"):
             factory, grid = ours(label)
             res = run_protocol(data, protocol, factory, grid, [10, 20], model_name=label)
             tr = res.tasks["test"]

@@ -9,7 +9,8 @@ import scipy.sparse as sp
 
 from coldrec.data import Dataset
 from coldrec.errors import ConfigError
-from coldrec.models import ContentKNN, Hybrid, Recommender
+from coldrec.models import DLAE, ContentKNN, Hybrid, Recommender
+from coldrec.models.content import zscore
 from coldrec.models.hybrid import fit_cold_start_tower, fit_transfer
 from tests.conftest import N_A, block_frames
 from tests.models.contract import RecommenderContract
@@ -40,6 +41,16 @@ class TestHybridColdStartTower(RecommenderContract):
     def make_model(self) -> Recommender:
         return Hybrid(cf_lam=10.0, tower="cold-start", tower_lam=1.0, user_trust=2.0,
                       progress=False)
+
+
+def test_hybrid_collaborative_part_can_be_dlae(blocks: Dataset) -> None:
+    model = Hybrid(cf="dlae", cf_lam=2.0, cf_dropout=0.3, progress=False).fit(blocks)
+    dlae = DLAE(lam=2.0, dropout=0.3).fit(blocks)
+    users = np.arange(5)
+    comps = model.component_scores(users, blocks.binary_matrix[users])
+    np.testing.assert_allclose(comps["collaborative"], zscore(dlae.score(users)), atol=1e-4)
+    with pytest.raises(ConfigError, match="ease, dlae or itemknn"):
+        Hybrid(cf="slim", progress=False).fit(blocks)
 
 
 def shop_with_new_arrivals() -> Dataset:

@@ -3,7 +3,8 @@
 Components, each z-scored per shopper over all items before they are combined:
 
 * **collaborative** — a warm-start model (EASE by default, item-KNN where the catalogue is too
-  big for EASE's dense matrix) over the shopper's history;
+  big for EASE's dense matrix, or DLAE: ``cf="dlae"`` with ``cf_lam``/``cf_dropout``) over
+  the shopper's history;
 * **content** — what the text says: TF-IDF cosine between the shopper's history and each
   product (lexical), sentence-encoder cosine (semantic, ``semantic_weight``), and a
   *collaborative transfer* (``transfer_weight``): a linear map learned on warm items that
@@ -41,7 +42,7 @@ from coldrec.errors import ConfigError
 from coldrec.models.attributes import AttributeEncoder
 from coldrec.models.base import Recommender
 from coldrec.models.content import TextItemsMixin, row_normalise, zscore
-from coldrec.models.neighbors import EASE, ItemKNN
+from coldrec.models.neighbors import DLAE, EASE, ItemKNN
 
 __all__ = ["Hybrid", "fit_cold_start_tower", "fit_transfer"]
 
@@ -119,8 +120,9 @@ class Hybrid(TextItemsMixin, Recommender):
     score_params: ClassVar[frozenset[str]] = frozenset(
         {"semantic_weight", "transfer_weight", "item_trust", "user_trust", "new_item_boost"})
 
-    def __init__(self, cf: Literal["auto", "ease", "itemknn"] = "auto", cf_lam: float = 500.0,
-                 cf_ips: float = 0.0, cf_neighbors: int = 100, encoder: str = "use-multilingual",
+    def __init__(self, cf: Literal["auto", "ease", "dlae", "itemknn"] = "auto",
+                 cf_lam: float = 500.0, cf_ips: float = 0.0, cf_dropout: float = 0.5,
+                 cf_neighbors: int = 100, encoder: str = "use-multilingual",
                  template: str | None = None, semantic_weight: float = 0.5,
                  transfer_weight: float = 0.5, transfer_lam: float = 1.0,
                  transfer_dropout: float = 0.7, item_trust: float = 0.0,
@@ -133,6 +135,7 @@ class Hybrid(TextItemsMixin, Recommender):
         self.cf = cf
         self.cf_lam = cf_lam
         self.cf_ips = cf_ips
+        self.cf_dropout = cf_dropout
         self.cf_neighbors = cf_neighbors
         self.encoder = encoder
         self.template = template
@@ -163,10 +166,13 @@ class Hybrid(TextItemsMixin, Recommender):
         if kind == "ease":
             self.cf_model_: Recommender = EASE(lam=self.cf_lam, ips=self.cf_ips,
                                                 max_items=self.ease_max_items)
+        elif kind == "dlae":
+            self.cf_model_ = DLAE(lam=self.cf_lam, dropout=self.cf_dropout,
+                                  max_items=self.ease_max_items)
         elif kind == "itemknn":
             self.cf_model_ = ItemKNN(neighbors=int(self.cf_neighbors), similarity="cosine")
         else:
-            raise ConfigError(f"cf must be auto, ease or itemknn, not {self.cf!r}")
+            raise ConfigError(f"cf must be auto, ease, dlae or itemknn, not {self.cf!r}")
         self.cf_model_.fit(data)
         self._fit_text(data)
         self.transfer_ = fit_transfer(data.binary_matrix, self.item_embeddings_,

@@ -116,6 +116,8 @@ MODELS: dict[str, ModelSpec] = {
                   "collaborative + language-model transfer + attribute tower (default)",
                   grid=[{"cf": ["ease"], "cf_lam": [50, 100, 500, 5000], "cf_ips": [0.0, 0.25],
                          **HYBRID_BLEND},
+                        {"cf": ["dlae"], "cf_lam": [100, 300], "cf_dropout": [0.5],
+                         **HYBRID_BLEND},
                         {"cf": ["itemknn"], "cf_neighbors": [50, 200], **HYBRID_BLEND}]),
     )
 }
