@@ -76,10 +76,11 @@ def _design(data: Dataset, binary: bool, max_items: int, model: str) -> sp.csr_m
     return (data.binary_matrix if binary else data.matrix).astype(np.float64)
 
 
-def _linear_autoencoder(X: sp.csr_matrix, penalty: np.ndarray, zero_diagonal: bool,
-                        ) -> np.ndarray:
-    """``argmin ‖X − XB‖² + Σ_j penalty_j ‖B_j·‖²`` (row j of B penalised by ``penalty_j``),
-    with ``diag(B) = 0`` when ``zero_diagonal``.
+def _linear_autoencoder(X: sp.csr_matrix, lam: float, zero_diagonal: bool,
+                        dropout: float = 0.0) -> np.ndarray:
+    """``argmin ‖X − XB‖² + Σ_j penalty_j ‖B_j·‖²`` (row j of B penalised by
+    ``penalty_j = λ + p/(1−p) · (XᵀX)_jj``, p = ``dropout``), with ``diag(B) = 0`` when
+    ``zero_diagonal``.
 
     With ``P = (XᵀX + diag(penalty))⁻¹``: ``B = I − P · diag(1/diag(P))`` under the
     constraint (EASE's Lagrangian solution), ``B = I − P · diag(penalty)`` without it (that
@@ -87,6 +88,7 @@ def _linear_autoencoder(X: sp.csr_matrix, penalty: np.ndarray, zero_diagonal: bo
     """
     with threadpool_limits(limits=None):
         gram = np.asarray((X.T @ X).todense(), dtype=np.float64)
+        penalty = float(lam) + dropout / (1.0 - dropout) * np.diag(gram)
         gram[np.diag_indices_from(gram)] += penalty
         P = np.linalg.inv(gram)
     if zero_diagonal:
@@ -131,7 +133,7 @@ class EASE(Recommender):
                 self.ips)
             w /= w.mean()
             X = X @ sp.diags(w)
-        B = _linear_autoencoder(X, np.full(data.n_items, float(self.lam)), zero_diagonal=True)
+        B = _linear_autoencoder(X, float(self.lam), zero_diagonal=True)
         if self.ips:
             B = w[:, None] * B / w[None, :]
         self.weights_ = B.astype(np.float32)
@@ -175,10 +177,8 @@ class DLAE(Recommender):
         if float(self.lam) < 0 or (float(self.lam) == 0 and p == 0):
             raise ConfigError(f"dlae needs lam > 0 or dropout > 0 (lam={self.lam!r})")
         X = _design(data, self.binary, self.max_items, "DLAE")
-        counts = np.asarray(X.multiply(X).sum(axis=0)).ravel()  # diag(XᵀX)
-        penalty = float(self.lam) + p / (1.0 - p) * counts
-        self.weights_ = _linear_autoencoder(X, penalty, bool(self.zero_diagonal)).astype(
-            np.float32)
+        self.weights_ = _linear_autoencoder(X, float(self.lam), bool(self.zero_diagonal),
+                                            dropout=p).astype(np.float32)
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
