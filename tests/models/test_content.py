@@ -53,6 +53,23 @@ def test_hybrid_collaborative_part_can_be_dlae(blocks: Dataset) -> None:
         Hybrid(cf="slim", progress=False).fit(blocks)
 
 
+def test_negative_new_item_boost_reduces_the_hybrid_to_its_collaborative_part() -> None:
+    # no content, no prior (user_trust 0), never-bought products pushed down: a warm
+    # shopper's ranking is exactly DLAE's over the bought products, new arrivals last
+    data = shop_with_new_arrivals()
+    hybrid = Hybrid(cf="dlae", cf_lam=2.0, cf_dropout=0.3, new_item_boost=-30.0,
+                    progress=False).fit(data)
+    dlae = DLAE(lam=2.0, dropout=0.3).fit(data)
+    users = np.arange(6)
+    n = data.n_items
+    ids, _ = hybrid.recommend(users, k=n)
+    expected, _ = dlae.recommend(users, k=n, candidates=np.arange(n - 2))
+    for got, want in zip(ids, expected, strict=True):
+        want = want[want >= 0]  # padded with -1 past the unseen candidates
+        np.testing.assert_array_equal(got[: len(want)], want)
+        assert set(got[len(want):len(want) + 2]) == {n - 2, n - 1}
+
+
 def shop_with_new_arrivals() -> Dataset:
     """The block shop plus two products nobody has bought yet."""
     events, catalog, users = block_frames()
@@ -138,6 +155,14 @@ def test_transfer_solves_the_denoising_normal_equations() -> None:
     expected = np.linalg.solve(lhs, (1 - p) * A.T @ A) @ np.linalg.inv(E.T @ E
                                                                         + lam_out * np.eye(4))
     np.testing.assert_allclose(M, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_hybrid_passes_its_transfer_settings_on(blocks: Dataset) -> None:
+    model = Hybrid(cf_lam=10.0, transfer_lam=0.3, transfer_dropout=0.5, transfer_lam_out=3.0,
+                   progress=False).fit(blocks)
+    expected = fit_transfer(blocks.binary_matrix, model.item_embeddings_, lam=0.3,
+                            lam_out=3.0, dropout=0.5)
+    np.testing.assert_allclose(model.transfer_, expected, rtol=1e-4, atol=1e-6)
 
 
 def test_cold_start_tower_solves_the_simulated_new_shopper_regression() -> None:

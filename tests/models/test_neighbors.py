@@ -53,7 +53,12 @@ class TestDLAE(RecommenderContract):
         B = np.linalg.solve(G + np.diag(penalty), G)
         model = DLAE(lam=lam, dropout=p).fit(data)
         np.testing.assert_allclose(model.weights_, B, atol=1e-5)
-        np.testing.assert_allclose(model.score([4])[0], X[4] @ B, rtol=1e-4, atol=1e-5)
+        # unseen items: history @ B; the shopper's own items without their self term
+        np.testing.assert_allclose(model.score([4])[0], X[4] @ B - X[4] * np.diag(B),
+                                   rtol=1e-4, atol=1e-5)
+        seen = np.flatnonzero(X[4])
+        i = seen[0]
+        assert model.score([4])[0, i] == pytest.approx(B[seen[1:], i].sum(), abs=1e-5)
 
     def test_expected_dropout_loss_is_minimal(self, data: Dataset) -> None:
         # the closed form minimises E‖X − (X∘M/(1−p)) B‖² over dropout masks M, i.e.

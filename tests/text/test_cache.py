@@ -46,3 +46,15 @@ def test_queries_and_documents_are_separate_spaces(tmp_path: Path) -> None:
     doc = cache.embed(encoder, ["protein bar"], progress=False)
     query = cache.embed(encoder, ["protein bar"], query=True, progress=False)
     assert cache.encoded == 2 and not np.allclose(doc, query)  # e5 prefixes differ
+
+
+def test_combined_encoder_reuses_each_members_cache(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path / "c.sqlite")
+    single = cache.embed(get_encoder("use-multilingual"), CATALOG, progress=False)
+    assert cache.encoded == 4
+    combined = cache.embed(get_encoder("use-multilingual+minilm"), CATALOG, progress=False)
+    assert cache.encoded == 8  # only the MiniLM vectors were missing
+    np.testing.assert_allclose(combined[:, :512], single / np.sqrt(2), atol=1e-6)
+    cache.embed(get_encoder("minilm+use-multilingual"), CATALOG, progress=False)
+    assert cache.encoded == 8
+

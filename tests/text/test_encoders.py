@@ -10,6 +10,7 @@ from coldrec.data import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models import ContentKNN
 from coldrec.text import ENCODERS, ItemTemplate, get_encoder, item_texts, user_texts
+from coldrec.text.encoders import CombinedEncoder
 from coldrec.text.lexical import fit_tfidf, transform_tfidf
 
 
@@ -27,6 +28,24 @@ def test_encoders_give_normalised_vectors_that_rank_meaning(name: str) -> None:
 def test_unknown_encoder_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="use-multilingual"):
         get_encoder("word2vec")
+    for bad in ("minilm+word2vec", "minilm+minilm"):
+        with pytest.raises(ConfigError, match="joined by"):
+            get_encoder(bad)
+
+
+def test_combined_encoder_concatenates_its_members() -> None:
+    encoder = get_encoder("minilm+use-multilingual")
+    assert isinstance(encoder, CombinedEncoder) and encoder.dim == 384 + 512
+    texts = ["wireless bluetooth headphones", "stainless steel chef knife"]
+    docs = encoder.encode(texts)
+    np.testing.assert_allclose(np.linalg.norm(docs, axis=1), 1.0, atol=1e-5)
+    parts = [get_encoder("minilm").encode(texts), get_encoder("use-multilingual").encode(texts)]
+    np.testing.assert_allclose(docs, np.hstack(parts) / np.sqrt(2), atol=1e-5)
+    # cosine in the combined space is the mean of the members' cosines
+    cosines = [float(p[0] @ p[1]) for p in parts]
+    assert float(docs[0] @ docs[1]) == pytest.approx(np.mean(cosines), abs=1e-5)
+    queries = encoder.encode_queries(["earbuds for music"])
+    assert queries.shape == (1, encoder.dim) and int(np.argmax(docs @ queries[0])) == 0
 
 
 PAIRS = [  # (English product, Chinese query)

@@ -51,7 +51,8 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m",
 ParamOpt = Annotated[list[str] | None, typer.Option(
     "--params", "-p", help="fixed hyperparameters NAME=VALUE (repeatable or comma-separated)")]
 EncoderOpt = Annotated[str | None, typer.Option(
-    "--encoder", help=f"text encoder of text-aware models: {', '.join(ENCODERS)}")]
+    "--encoder", help=f"text encoder of text-aware models: {', '.join(ENCODERS)}, or several "
+    "joined by '+' (their vectors side by side)")]
 RerankOpt = Annotated[str | None, typer.Option(
     "--rerank", help="re-ranker NAME[:value[:value]][,NAME...] "
                      f"({', '.join([*RERANKERS, *PRESETS])})")]

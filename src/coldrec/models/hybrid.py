@@ -11,7 +11,8 @@ Components, each z-scored per shopper over all items before they are combined:
   takes text embeddings into collaborative space. It is the closed-form denoising linear
   autoencoder in text space: ``M = argmin E‖R − (R̃E) M Eᵀ‖² + λ‖M‖²`` with item-dropout
   ``p`` on the input R̃ (the DropoutNet idea, solved exactly), so a product with zero
-  interactions gets collaborative-quality scores from its text alone;
+  interactions gets collaborative-quality scores from its text alone (``transfer_lam``,
+  ``transfer_dropout`` and the output ridge ``transfer_lam_out`` are its settings);
 * **prior** — a user tower: ridge regression from the shopper's attributes (one-hot
   categories, binned numbers) to the items they interact with; with no attributes it is
   popularity. ``tower="cold-start"`` instead trains it on *simulated* new shoppers
@@ -23,7 +24,8 @@ Components, each z-scored per shopper over all items before they are combined:
 
 Blend: per item, ``α = n_i / (n_i + item_trust)`` (training interactions of the item) mixes
 collaborative and content; products without any interaction get ``new_item_boost`` on top
-(their content z-scores compete with heavy-tailed collaborative z-scores on a mixed shelf);
+(their content z-scores compete with heavy-tailed collaborative z-scores on a mixed shelf; a
+negative boost keeps them off warm shoppers' lists where validation says they do not belong);
 per shopper, ``β = n_u / (n_u + user_trust)`` mixes that with the prior. Trust constants 0
 mean "any evidence is trusted fully". All weights, trust constants and the boost are
 score-time parameters chosen on validation by the protocol runner.
@@ -125,7 +127,8 @@ class Hybrid(TextItemsMixin, Recommender):
                  cf_neighbors: int = 100, encoder: str = "use-multilingual",
                  template: str | None = None, semantic_weight: float = 0.5,
                  transfer_weight: float = 0.5, transfer_lam: float = 1.0,
-                 transfer_dropout: float = 0.7, item_trust: float = 0.0,
+                 transfer_dropout: float = 0.7, transfer_lam_out: float = 10.0,
+                 item_trust: float = 0.0,
                  user_trust: float = 0.0, new_item_boost: float = 0.0,
                  tower_lam: float = 100.0,
                  tower: Literal["attributes", "cold-start"] = "attributes",
@@ -143,6 +146,7 @@ class Hybrid(TextItemsMixin, Recommender):
         self.transfer_weight = transfer_weight
         self.transfer_lam = transfer_lam
         self.transfer_dropout = transfer_dropout
+        self.transfer_lam_out = transfer_lam_out
         self.item_trust = item_trust
         self.user_trust = user_trust
         self.new_item_boost = new_item_boost
@@ -176,7 +180,8 @@ class Hybrid(TextItemsMixin, Recommender):
         self.cf_model_.fit(data)
         self._fit_text(data)
         self.transfer_ = fit_transfer(data.binary_matrix, self.item_embeddings_,
-                                      lam=self.transfer_lam, dropout=self.transfer_dropout)
+                                      lam=self.transfer_lam, lam_out=self.transfer_lam_out,
+                                      dropout=self.transfer_dropout)
         self.item_counts_ = data.item_counts.astype(np.float32)
         # the user tower: attributes → items (ridge, intercept unpenalised)
         encoder = AttributeEncoder.fit(data.user_attributes)

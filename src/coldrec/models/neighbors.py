@@ -155,8 +155,11 @@ class DLAE(Recommender):
     their few but telling co-occurrences. ``zero_diagonal=False`` is DLAE,
     ``B = (XᵀX + Λ)⁻¹ XᵀX`` (the penalty alone keeps B from the identity);
     ``zero_diagonal=True`` is EDLAE (emphasised denoising: EASE's constraint with Λ).
-    ``dropout=0, zero_diagonal=True`` is EASE. score = history @ B; dense in the number of
-    items (refused above ``max_items``).
+    ``dropout=0, zero_diagonal=True`` is EASE. score = history @ B without the self term:
+    a shopper's own item i is scored by their other items only (B's diagonal says how much an
+    item predicts itself, nothing about what to recommend, and left in it makes the seen
+    items outliers of every per-shopper standardisation a blend does). Unseen items' scores
+    are exactly history @ B. Dense in the number of items (refused above ``max_items``).
     """
 
     name: ClassVar[str] = "dlae"
@@ -182,8 +185,13 @@ class DLAE(Recommender):
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
-        hist = binarized(history) if self.binary else history
-        return np.asarray(hist @ self.weights_, dtype=np.float32)
+        hist = sp.csr_matrix(binarized(history) if self.binary else history)
+        scores = np.asarray(hist @ self.weights_, dtype=np.float32)
+        if not self.zero_diagonal:  # drop each history item's self term
+            hist.sum_duplicates()
+            rows = np.repeat(np.arange(hist.shape[0]), np.diff(hist.indptr))
+            scores[rows, hist.indices] -= hist.data * np.diag(self.weights_)[hist.indices]
+        return scores
 
 
 class UserKNN(Recommender):

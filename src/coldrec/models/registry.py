@@ -57,7 +57,9 @@ class ModelSpec:
 HYBRID_BLEND: dict[str, list[float]] = {
     "semantic_weight": [0.0, 0.5], "transfer_weight": [0.0, 0.5, 1.0],
     "item_trust": [0.0, 5.0], "user_trust": [0.0, 1.0, 2.0, 5.0, 10.0],
-    "new_item_boost": [0.0, 3.0]}
+    # > 0 surfaces products nobody has bought yet on a mixed shelf; < 0 keeps them off a
+    # warm shopper's list (their text z-scores would otherwise sit among collaborative ones)
+    "new_item_boost": [0.0, 3.0, -30.0]}
 
 
 def ensemble_weights(n_members: int) -> list[tuple[float, ...]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from coldrec.progress import progress_bar
-from coldrec.text.encoders import TextEncoder
+from coldrec.text.encoders import CombinedEncoder, TextEncoder
 
 __all__ = ["EmbeddingCache", "default_cache_path", "embed_texts"]
 
@@ -69,7 +69,11 @@ class EmbeddingCache:
 
     def embed(self, encoder: TextEncoder, texts: Sequence[str], *, query: bool = False,
               progress: bool = True, desc: str = "encoding") -> np.ndarray:
-        """Embeddings of ``texts`` (one row each), encoding only what the cache lacks."""
+        """Embeddings of ``texts`` (one row each), encoding only what the cache lacks.
+        A combined encoder is embedded member by member, so each member's entries serve."""
+        if isinstance(encoder, CombinedEncoder):
+            return encoder.join([self.embed(m, texts, query=query, progress=progress,
+                                            desc=desc) for m in encoder.members])
         space = encoder.cache_key + (":query" if query else "")
         keys = [text_key(t) for t in texts]
         unique = dict(zip(keys, texts, strict=True))

