@@ -72,25 +72,32 @@ def p3_entries(big: bool = False) -> list[Entry]:
     else:
         for enc in encoders:
             factory, grid = ours("hybrid", encoder=enc)
-            # a negative new-item boost only buries the new arrivals P3 is about (on the cold
-            # shelf it shifts every candidate alike): not searched here
-            entries.append((f"hybrid [{enc}]", factory,
-                            [c for c in grid if c.get("new_item_boost", 0.0) >= 0]))
+            entries.append((f"hybrid [{enc}]", factory, new_arrivals_boosts(grid)))
     return entries
+
+
+def new_arrivals_boosts(grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """P3's hybrid grid: the registry's negative new-item boost (it keeps never-bought
+    products off warm lists, i.e. buries the new arrivals P3 is about) swapped for a large
+    positive one (a shelf that leads with new arrivals), as on Complete Journey. Order, and
+    so the grouping by fit, is kept."""
+    return [{**c, "new_item_boost": 30.0} if c.get("new_item_boost", 0.0) < 0 else c
+            for c in grid]
 
 
 def p3_combined_entries() -> list[Entry]:
     """The hybrid over all three encoders side by side, with the TF-IDF peer in the same run.
 
     The output ridge of the text → collaborative map is searched too (a wider text space
-    wants less of it); only the EASE part of the collaborative grid, to keep the run short
-    (the cold shelf does not depend on it).
+    wants less of it); the collaborative part without EASE's IPS variants and item-KNN, to
+    keep the run short (the cold shelf does not depend on it; the mixed shelf has picked
+    DLAE).
     """
     combined = "+".join(ENCODERS)
     factory, grid = ours("hybrid", encoder=combined)
-    grid = [{**c, "transfer_lam_out": out} for out in (3.0, 10.0) for c in grid
-            if c.get("cf") == "ease" and c.get("cf_ips") == 0.0
-            and c.get("new_item_boost", 0.0) >= 0]  # grouped by fit
+    grid = [{**c, "transfer_lam_out": out} for out in (3.0, 10.0)
+            for c in new_arrivals_boosts(grid)
+            if c.get("cf") in ("ease", "dlae") and c.get("cf_ips", 0.0) == 0.0]  # by fit
     return [("tfidf-content (peer)", TfidfContent,
              expand_grid({"ngram_max": [1, 2], "min_df": [1, 2]})),
             (f"hybrid [{combined}]", factory, grid)]
