@@ -137,14 +137,9 @@ class CombinedEncoder(TextEncoder):
         """The members' embeddings of the same texts (in member order) as one matrix."""
         return (np.hstack(parts) / np.sqrt(len(parts))).astype(np.float32)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return self.join([m.encode(texts) for m in self.members])
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.join([m.encode_queries(texts) for m in self.members])
-
     def _encode(self, texts: list[str], query: bool) -> np.ndarray:
-        return self.encode_queries(texts) if query else self.encode(texts)
+        return self.join([m.encode_queries(texts) if query else m.encode(texts)
+                          for m in self.members])
 
 
 ENCODERS: dict[str, type[TextEncoder]] = {
