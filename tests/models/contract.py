@@ -82,6 +82,8 @@ class RecommenderContract:
         ids, _ = fitted.recommend(np.arange(5), k=6, exclude_seen=False, candidates=shelf)
         assert set(ids[ids >= 0].tolist()) <= set(shelf.tolist())
         assert (ids[:, 4:] == -1).all()  # only four candidates exist
+        ids, vals = fitted.recommend(np.arange(2), k=3, candidates=np.array([], dtype=int))
+        assert (ids == -1).all() and np.isneginf(vals).all()  # an empty shelf lists nothing
 
     # -- unknown ids ---------------------------------------------------------------------
     def test_unknown_user_gets_cold_start_scores(self, fitted: Recommender,

@@ -3,7 +3,7 @@
 from coldrec.models.base import MODEL_CLASSES, Recommender
 from coldrec.models.baselines import Popularity, RandomRecommender, SegmentPopularity
 from coldrec.models.content import ContentKNN
-from coldrec.models.deep import BPR, LightGCN, MultVAE
+from coldrec.models.deep import BPR, LightGCN, MultVAE, RecVAE
 from coldrec.models.ensemble import Ensemble
 from coldrec.models.factor import ALS, FactorModel
 from coldrec.models.hybrid import Hybrid
@@ -28,6 +28,7 @@ __all__ = [
     "MultVAE",
     "Popularity",
     "RandomRecommender",
+    "RecVAE",
     "Recommender",
     "SegmentPopularity",
     "UserKNN",

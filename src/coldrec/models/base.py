@@ -233,7 +233,10 @@ class Recommender(ABC):
                 ids[sl], vals[sl] = topk(scores, k, ties)
             else:  # rank the shelf only: fewer columns to partition
                 local, vals[sl] = topk(scores[:, shelf], k, ties[shelf])
-                ids[sl] = np.where(local >= 0, shelf[np.maximum(local, 0)], -1)
+                if len(shelf):
+                    ids[sl] = np.where(local >= 0, shelf[np.maximum(local, 0)], -1)
+                else:  # an empty shelf (e.g. filters that match nothing): nothing to list
+                    ids[sl] = -1
         return ids, vals
 
     # -- growth ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Deep collaborative models in PyTorch: Mult-VAE and LightGCN.
+"""Deep collaborative models in PyTorch: Mult-VAE, RecVAE, LightGCN and BPR.
 
 Both train through :class:`~coldrec.models.training.TorchRecommender` (one loop: epochs,
 progress, early stopping on validation, NaN checks, seeding) and score from exported numpy
@@ -7,6 +7,7 @@ arrays, so saved models are ``.npz`` + JSON and scoring needs no torch graph.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, ClassVar, Literal
 
@@ -21,7 +22,7 @@ from coldrec.errors import ConfigError
 from coldrec.models.factor import FactorModel
 from coldrec.models.training import TorchRecommender
 
-__all__ = ["BPR", "LightGCN", "MultVAE"]
+__all__ = ["BPR", "LightGCN", "MultVAE", "RecVAE"]
 
 
 def _csr_to_torch(matrix: sp.csr_matrix) -> torch.Tensor:
@@ -197,6 +198,179 @@ class MultVAE(TorchRecommender):
         # (each network's log-softmax only shifts a shopper's row by a constant)
         out = np.zeros((len(users), self.n_items_), dtype=np.float32)
         out[:, :n_known] = logits / len(bagged(self.dec_b1_, 1))
+        return out
+
+
+def _swish(x: torch.Tensor) -> torch.Tensor:
+    return x * torch.sigmoid(x)
+
+
+def _log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Elementwise log density of N(mu, exp(logvar)) at z."""
+    return -0.5 * (logvar + math.log(2 * math.pi) + (z - mu).pow(2) / logvar.exp())
+
+
+class _DenseEncoder(nn.Module):
+    """RecVAE's encoder: five swish layers, each fed the sum of all earlier ones, each
+    layer-normalised; a Gaussian head."""
+
+    def __init__(self, n_items: int, hidden: int, latent: int, eps: float = 0.1) -> None:
+        super().__init__()
+        self.fc = nn.ModuleList([nn.Linear(n_items, hidden)]
+                                + [nn.Linear(hidden, hidden) for _ in range(4)])
+        self.ln = nn.ModuleList(nn.LayerNorm(hidden, eps=eps) for _ in range(5))
+        self.mu = nn.Linear(hidden, latent)
+        self.logvar = nn.Linear(hidden, latent)
+
+    def forward(self, x: torch.Tensor, dropout: float) -> tuple[torch.Tensor, torch.Tensor]:
+        x = nn.functional.normalize(x, dim=1)
+        x = nn.functional.dropout(x, p=dropout, training=self.training)
+        h = self.ln[0](_swish(self.fc[0](x)))
+        total = h
+        for fc, ln in zip(self.fc[1:], self.ln[1:], strict=True):
+            h = ln(_swish(fc(h) + total))
+            total = total + h
+        return self.mu(h), self.logvar(h)
+
+
+class _RecVAENet(nn.Module):
+    #: the composite prior's mixture: N(0, 1), the previous encoder's posterior, N(0, e^10)
+    MIXTURE = (3 / 20, 3 / 4, 1 / 10)
+
+    def __init__(self, n_items: int, hidden: int, latent: int) -> None:
+        super().__init__()
+        self.encoder = _DenseEncoder(n_items, hidden, latent)
+        self.encoder_old = _DenseEncoder(n_items, hidden, latent)
+        self.encoder_old.requires_grad_(False)
+        self.encoder_old.load_state_dict(self.encoder.state_dict())
+        self.decoder = nn.Linear(latent, n_items)
+
+    def loss(self, x: torch.Tensor, dropout: float, gamma: float,
+             decoder_only: bool = False) -> torch.Tensor:
+        """The negative ELBO; ``decoder_only`` (a decoder pass) leaves out what does not
+        depend on the decoder: the encoder's gradients and the KL term."""
+        with torch.set_grad_enabled(not decoder_only and torch.is_grad_enabled()):
+            mu, logvar = self.encoder(x, dropout)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        nll = -(nn.functional.log_softmax(self.decoder(z), dim=1) * x).sum(dim=1)
+        if decoder_only:
+            return nll.mean()
+        with torch.no_grad():
+            self.encoder_old.eval()
+            old_mu, old_logvar = self.encoder_old(x, 0.0)
+        zeros = torch.zeros_like(z)
+        log_prior = torch.logsumexp(torch.stack([
+            _log_normal(z, zeros, zeros) + math.log(self.MIXTURE[0]),
+            _log_normal(z, old_mu, old_logvar) + math.log(self.MIXTURE[1]),
+            _log_normal(z, zeros, zeros + 10.0) + math.log(self.MIXTURE[2])]), dim=0)
+        kl = (_log_normal(z, mu, logvar) - log_prior).sum(dim=1)
+        # the KL weight grows with the shopper's history (the paper's gamma * |x_u|)
+        return (nll + gamma * x.sum(dim=1) * kl).mean()
+
+
+class RecVAE(TorchRecommender):
+    """RecVAE (Shenbin et al., WSDM 2020): Mult-VAE with a stronger encoder and training.
+
+    The encoder is five densely connected swish layers with layer normalisation; the prior
+    is a mixture of a standard normal, a wide normal and the posterior of the encoder as it
+    was after the previous epoch (so the latent codes cannot drift far from one epoch to
+    the next); the KL weight is ``gamma`` times the size of the shopper's history. Training
+    alternates: ``encoder_passes`` passes update the encoder (input dropout ``dropout``),
+    then the old-encoder snapshot is refreshed, then ``decoder_passes`` passes update the
+    linear decoder (no dropout). Any history row can be scored: new clicks fold in directly.
+    """
+
+    name: ClassVar[str] = "recvae"
+
+    def __init__(self, hidden: int = 600, latent: int = 200, dropout: float = 0.5,
+                 gamma: float = 0.005, encoder_passes: int = 3, decoder_passes: int = 1,
+                 epochs: int = 200, learning_rate: float = 5e-4, batch_size: int = 500,
+                 patience: int = 10, progress: bool = True, random_state: int = 0) -> None:
+        self.hidden = hidden
+        self.latent = latent
+        self.dropout = dropout
+        self.gamma = gamma
+        self.encoder_passes = encoder_passes
+        self.decoder_passes = decoder_passes
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.patience = patience
+        self.progress = progress
+        self.random_state = random_state
+
+    def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
+        return data.binary_matrix.astype(np.float32)
+
+    def _build(self, data: Dataset) -> None:
+        if int(self.encoder_passes) < 1 or int(self.decoder_passes) < 1:
+            raise ConfigError("encoder_passes and decoder_passes must be at least 1, not "
+                              f"{self.encoder_passes!r} and {self.decoder_passes!r}")
+        self.net_ = _RecVAENet(data.n_items, int(self.hidden), int(self.latent))
+        self._rows = np.flatnonzero(data.user_counts > 0)
+
+    def _train_epoch(self, data: Dataset, optimizer: torch.optim.Optimizer,
+                     rng: np.random.Generator) -> float:
+        # one Adam over both parts; a phase drops the other part's gradients before the
+        # step, and Adam keeps per-parameter state, so this is the paper's two optimizers
+        net, size = self.net_, int(self.batch_size)
+        encoder = list(net.encoder.parameters())
+        decoder = list(net.decoder.parameters())
+        total, batches = 0.0, 0
+        phases = [(float(self.dropout), decoder)] * int(self.encoder_passes) \
+            + [(0.0, encoder)] * int(self.decoder_passes)
+        for number, (dropout, frozen) in enumerate(phases):
+            decoder_only = number >= int(self.encoder_passes)
+            if number == int(self.encoder_passes):
+                net.encoder_old.load_state_dict(net.encoder.state_dict())
+            rows = rng.permutation(self._rows)
+            for start in range(0, len(rows), size):
+                batch = torch.from_numpy(self.history_[rows[start:start + size]].toarray())
+                batch = batch.to(net.decoder.bias.device)  # the network's device
+                loss = net.loss(batch, dropout, float(self.gamma), decoder_only)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                for param in frozen:
+                    param.grad = None
+                optimizer.step()
+                total += float(loss.detach())
+                batches += 1
+        return total / max(1, batches)
+
+    def _export(self) -> None:
+        enc = self.net_.encoder
+        with torch.no_grad():
+            self.fc_w_ = np.stack([fc.weight.T.cpu().numpy() for fc in enc.fc[1:]])
+            self.fc_b_ = np.stack([fc.bias.cpu().numpy() for fc in enc.fc])
+            self.ln_w_ = np.stack([ln.weight.cpu().numpy() for ln in enc.ln])
+            self.ln_b_ = np.stack([ln.bias.cpu().numpy() for ln in enc.ln])
+            self.in_w_ = enc.fc[0].weight.T.cpu().numpy().copy()
+            self.mu_w_ = enc.mu.weight.T.cpu().numpy().copy()
+            self.mu_b_ = enc.mu.bias.cpu().numpy().copy()
+            self.dec_w_ = self.net_.decoder.weight.T.cpu().numpy().copy()
+            self.dec_b_ = self.net_.decoder.bias.cpu().numpy().copy()
+
+    def _score(self, users: np.ndarray, history: sp.csr_matrix,
+               attributes: pd.DataFrame | None) -> np.ndarray:
+        def norm_layer(h: np.ndarray, layer: int) -> np.ndarray:
+            mean = h.mean(axis=1, keepdims=True)
+            var = h.var(axis=1, keepdims=True)
+            return (h - mean) / np.sqrt(var + 0.1) * self.ln_w_[layer] + self.ln_b_[layer]
+
+        def swish(h: np.ndarray) -> np.ndarray:
+            return h / (1.0 + np.exp(-h))
+
+        n_known = self.dec_w_.shape[1]
+        x = sp.csr_matrix(history[:, :n_known], dtype=np.float32)
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1))).ravel()
+        x = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ x
+        h = norm_layer(swish(np.asarray(x @ self.in_w_) + self.fc_b_[0]), 0)
+        total = h
+        for layer in range(1, 5):
+            h = norm_layer(swish(h @ self.fc_w_[layer - 1] + self.fc_b_[layer] + total), layer)
+            total = total + h
+        out = np.zeros((len(users), self.n_items_), dtype=np.float32)
+        out[:, :n_known] = (h @ self.mu_w_ + self.mu_b_) @ self.dec_w_ + self.dec_b_
         return out
 
 
