@@ -1,6 +1,6 @@
 """Collaborative and deep models on the warm protocols, written into docs/benchmarks.md.
 
-    python benchmarks/collaborative.py --only p1-ml100k      # ~45 min on 2 cores
+    python benchmarks/collaborative.py --only p1-ml100k      # ~35 min on 2 cores
     python benchmarks/collaborative.py --only ensemble-cj    # ~5 min
     python benchmarks/collaborative.py                       # all jobs
 

@@ -233,10 +233,8 @@ class Recommender(ABC):
                 ids[sl], vals[sl] = topk(scores, k, ties)
             else:  # rank the shelf only: fewer columns to partition
                 local, vals[sl] = topk(scores[:, shelf], k, ties[shelf])
-                if len(shelf):
-                    ids[sl] = np.where(local >= 0, shelf[np.maximum(local, 0)], -1)
-                else:  # an empty shelf (e.g. filters that match nothing): nothing to list
-                    ids[sl] = -1
+                # unfilled slots are -1, which picks the appended -1 (also on an empty shelf)
+                ids[sl] = np.append(shelf, -1)[local]
         return ids, vals
 
     # -- growth ---------------------------------------------------------------------------

@@ -37,6 +37,14 @@ def _csr_to_torch(matrix: sp.csr_matrix) -> torch.Tensor:
                                        check_invariants=True)
 
 
+def _unit_rows(history: sp.csr_matrix, n_known: int) -> sp.csr_matrix:
+    """The history's first ``n_known`` columns (the items the network was trained on), each
+    row scaled to unit L2 norm (empty rows stay empty): the autoencoders' input."""
+    x = sp.csr_matrix(history[:, :n_known], dtype=np.float32)
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1))).ravel()
+    return sp.diags(1.0 / np.maximum(norms, 1e-12)) @ x
+
+
 class _SymmetricSpMM(torch.autograd.Function):
     """``A @ x`` for a constant symmetric sparse ``A``: the gradient is ``A @ grad``, so
     backward is one more CSR product instead of torch's generic transpose path (2.6× faster
@@ -184,9 +192,7 @@ class MultVAE(TorchRecommender):
             return a if a.ndim == ndim + 1 else a[None]
 
         n_known = self.dec_w1_.shape[-1]
-        x = sp.csr_matrix(history[:, :n_known], dtype=np.float32)
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1))).ravel()
-        x = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ x
+        x = _unit_rows(history, n_known)
         nets = zip(bagged(self.enc_w0_, 2), bagged(self.enc_b0_, 1), bagged(self.enc_w1_, 2),
                    bagged(self.enc_b1_, 1), bagged(self.dec_w0_, 2), bagged(self.dec_b0_, 1),
                    bagged(self.dec_w1_, 2), bagged(self.dec_b1_, 1), strict=True)
@@ -199,6 +205,10 @@ class MultVAE(TorchRecommender):
         out = np.zeros((len(users), self.n_items_), dtype=np.float32)
         out[:, :n_known] = logits / len(bagged(self.dec_b1_, 1))
         return out
+
+
+#: RecVAE's layer-normalisation epsilon (the paper's; large, it damps near-constant layers)
+_LAYER_NORM_EPS = 0.1
 
 
 def _swish(x: torch.Tensor) -> torch.Tensor:
@@ -214,11 +224,11 @@ class _DenseEncoder(nn.Module):
     """RecVAE's encoder: five swish layers, each fed the sum of all earlier ones, each
     layer-normalised; a Gaussian head."""
 
-    def __init__(self, n_items: int, hidden: int, latent: int, eps: float = 0.1) -> None:
+    def __init__(self, n_items: int, hidden: int, latent: int) -> None:
         super().__init__()
         self.fc = nn.ModuleList([nn.Linear(n_items, hidden)]
                                 + [nn.Linear(hidden, hidden) for _ in range(4)])
-        self.ln = nn.ModuleList(nn.LayerNorm(hidden, eps=eps) for _ in range(5))
+        self.ln = nn.ModuleList(nn.LayerNorm(hidden, eps=_LAYER_NORM_EPS) for _ in range(5))
         self.mu = nn.Linear(hidden, latent)
         self.logvar = nn.Linear(hidden, latent)
 
@@ -255,8 +265,7 @@ class _RecVAENet(nn.Module):
         nll = -(nn.functional.log_softmax(self.decoder(z), dim=1) * x).sum(dim=1)
         if decoder_only:
             return nll.mean()
-        with torch.no_grad():
-            self.encoder_old.eval()
+        with torch.no_grad():  # dropout 0: the snapshot's train/eval mode makes no difference
             old_mu, old_logvar = self.encoder_old(x, 0.0)
         zeros = torch.zeros_like(z)
         log_prior = torch.logsumexp(torch.stack([
@@ -311,27 +320,26 @@ class RecVAE(TorchRecommender):
 
     def _train_epoch(self, data: Dataset, optimizer: torch.optim.Optimizer,
                      rng: np.random.Generator) -> float:
-        # one Adam over both parts; a phase drops the other part's gradients before the
-        # step, and Adam keeps per-parameter state, so this is the paper's two optimizers
+        # one Adam over both parts: an encoder pass drops the decoder's gradients before the
+        # step (a decoder pass computes none for the encoder), and Adam keeps per-parameter
+        # state, so this is the paper's two optimizers
         net, size = self.net_, int(self.batch_size)
-        encoder = list(net.encoder.parameters())
         decoder = list(net.decoder.parameters())
         total, batches = 0.0, 0
-        phases = [(float(self.dropout), decoder)] * int(self.encoder_passes) \
-            + [(0.0, encoder)] * int(self.decoder_passes)
-        for number, (dropout, frozen) in enumerate(phases):
-            decoder_only = number >= int(self.encoder_passes)
+        passes = [False] * int(self.encoder_passes) + [True] * int(self.decoder_passes)
+        for number, decoder_only in enumerate(passes):
             if number == int(self.encoder_passes):
                 net.encoder_old.load_state_dict(net.encoder.state_dict())
+            dropout = 0.0 if decoder_only else float(self.dropout)
             rows = rng.permutation(self._rows)
             for start in range(0, len(rows), size):
                 batch = torch.from_numpy(self.history_[rows[start:start + size]].toarray())
-                batch = batch.to(net.decoder.bias.device)  # the network's device
                 loss = net.loss(batch, dropout, float(self.gamma), decoder_only)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                for param in frozen:
-                    param.grad = None
+                if not decoder_only:
+                    for param in decoder:
+                        param.grad = None
                 optimizer.step()
                 total += float(loss.detach())
                 batches += 1
@@ -340,30 +348,29 @@ class RecVAE(TorchRecommender):
     def _export(self) -> None:
         enc = self.net_.encoder
         with torch.no_grad():
-            self.fc_w_ = np.stack([fc.weight.T.cpu().numpy() for fc in enc.fc[1:]])
-            self.fc_b_ = np.stack([fc.bias.cpu().numpy() for fc in enc.fc])
-            self.ln_w_ = np.stack([ln.weight.cpu().numpy() for ln in enc.ln])
-            self.ln_b_ = np.stack([ln.bias.cpu().numpy() for ln in enc.ln])
-            self.in_w_ = enc.fc[0].weight.T.cpu().numpy().copy()
-            self.mu_w_ = enc.mu.weight.T.cpu().numpy().copy()
-            self.mu_b_ = enc.mu.bias.cpu().numpy().copy()
-            self.dec_w_ = self.net_.decoder.weight.T.cpu().numpy().copy()
-            self.dec_b_ = self.net_.decoder.bias.cpu().numpy().copy()
+            self.fc_w_ = np.stack([fc.weight.T.numpy() for fc in enc.fc[1:]])
+            self.fc_b_ = np.stack([fc.bias.numpy() for fc in enc.fc])
+            self.ln_w_ = np.stack([ln.weight.numpy() for ln in enc.ln])
+            self.ln_b_ = np.stack([ln.bias.numpy() for ln in enc.ln])
+            self.in_w_ = enc.fc[0].weight.T.numpy().copy()
+            self.mu_w_ = enc.mu.weight.T.numpy().copy()
+            self.mu_b_ = enc.mu.bias.numpy().copy()
+            self.dec_w_ = self.net_.decoder.weight.T.numpy().copy()
+            self.dec_b_ = self.net_.decoder.bias.numpy().copy()
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
         def norm_layer(h: np.ndarray, layer: int) -> np.ndarray:
             mean = h.mean(axis=1, keepdims=True)
             var = h.var(axis=1, keepdims=True)
-            return (h - mean) / np.sqrt(var + 0.1) * self.ln_w_[layer] + self.ln_b_[layer]
+            return ((h - mean) / np.sqrt(var + _LAYER_NORM_EPS) * self.ln_w_[layer]
+                    + self.ln_b_[layer])
 
         def swish(h: np.ndarray) -> np.ndarray:
             return h / (1.0 + np.exp(-h))
 
         n_known = self.dec_w_.shape[1]
-        x = sp.csr_matrix(history[:, :n_known], dtype=np.float32)
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1))).ravel()
-        x = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ x
+        x = _unit_rows(history, n_known)
         h = norm_layer(swish(np.asarray(x @ self.in_w_) + self.fc_b_[0]), 0)
         total = h
         for layer in range(1, 5):
