@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -79,6 +80,14 @@ def _fixed(spec_name: str, params: list[str] | None, encoder: str | None) -> dic
 def _fail(exc: Exception) -> None:
     err_console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(code=2)
+
+
+def _show_list(frame: pd.DataFrame, title: str, as_json: bool) -> None:
+    """Print a recommendation list as JSON records or as a table."""
+    if as_json:
+        typer.echo(frame.to_json(orient="records"))
+    else:
+        console.print(recommendation_table(frame, title))
 
 
 @app.command()
@@ -221,10 +230,7 @@ def recommend(
                               rerank=reranker, context=context)
     except ColdrecError as exc:
         _fail(exc)
-    if as_json:
-        typer.echo(frame.to_json(orient="records"))
-        return
-    console.print(recommendation_table(frame, f"{type(fitted).__name__} for shopper {user}"))
+    _show_list(frame, f"{type(fitted).__name__} for shopper {user}", as_json)
 
 
 @app.command()
@@ -247,10 +253,7 @@ def search(
         frame = search_for(fitted, ds, query, user_id=user, k=k)
     except ColdrecError as exc:
         _fail(exc)
-    if as_json:
-        typer.echo(frame.to_json(orient="records"))
-        return
-    console.print(recommendation_table(frame, f"search {query!r}"))
+    _show_list(frame, f"search {query!r}", as_json)
 
 
 @app.command()
