@@ -66,6 +66,9 @@ class Recommender(ABC):
     #: Hyperparameters used only at scoring time: changing them needs no refit, so a grid
     #: search fits once per combination of the other parameters.
     score_params: ClassVar[frozenset[str]] = frozenset()
+    #: True when the stored history is 0/1 (a repeat purchase counts once) instead of the
+    #: aggregated interaction weights.
+    binary_history: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -118,8 +121,9 @@ class Recommender(ABC):
         return self
 
     def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
-        """The stored history rows (default: the aggregated interaction weights)."""
-        return data.matrix.astype(np.float32)
+        """The stored history rows: the aggregated interaction weights, or 0/1 where the
+        class sets ``binary_history``."""
+        return (data.binary_matrix if self.binary_history else data.matrix).astype(np.float32)
 
     @abstractmethod
     def _fit(self, data: Dataset) -> None:

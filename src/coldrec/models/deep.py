@@ -102,6 +102,7 @@ class MultVAE(TorchRecommender):
     of their outputs: the seed-to-seed spread of a single network averages out.
     """
 
+    binary_history: ClassVar[bool] = True
     name: ClassVar[str] = "multvae"
 
     def __init__(self, hidden: int = 600, latent: int = 64, dropout: float = 0.5,
@@ -125,9 +126,6 @@ class MultVAE(TorchRecommender):
         self.patience = patience
         self.progress = progress
         self.random_state = random_state
-
-    def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
-        return data.binary_matrix.astype(np.float32)
 
     def _build(self, data: Dataset) -> None:
         if self.sampling not in ("users", "interactions"):
@@ -289,6 +287,7 @@ class RecVAE(TorchRecommender):
     linear decoder (no dropout). Any history row can be scored: new clicks fold in directly.
     """
 
+    binary_history: ClassVar[bool] = True
     name: ClassVar[str] = "recvae"
 
     def __init__(self, hidden: int = 600, latent: int = 200, dropout: float = 0.5,
@@ -307,9 +306,6 @@ class RecVAE(TorchRecommender):
         self.patience = patience
         self.progress = progress
         self.random_state = random_state
-
-    def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
-        return data.binary_matrix.astype(np.float32)
 
     def _build(self, data: Dataset) -> None:
         if int(self.encoder_passes) < 1 or int(self.decoder_passes) < 1:
@@ -411,6 +407,7 @@ class LightGCN(TorchRecommender, FactorModel):
     trained item layers (no retraining); known shoppers use their trained embedding.
     """
 
+    binary_history: ClassVar[bool] = True
     name: ClassVar[str] = "lightgcn"
     fold_in_exact: ClassVar[bool] = False
 
@@ -430,9 +427,6 @@ class LightGCN(TorchRecommender, FactorModel):
         self.patience = patience
         self.progress = progress
         self.random_state = random_state
-
-    def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
-        return data.binary_matrix.astype(np.float32)
 
     def _build(self, data: Dataset) -> None:
         n_u, n_i = data.n_users, data.n_items

@@ -117,6 +117,7 @@ def fit_cold_start_tower(data: Dataset, features: np.ndarray, lam: float,
 class Hybrid(TextItemsMixin, Recommender):
     """Collaborative + language-model hybrid with a user tower (the default model)."""
 
+    binary_history: ClassVar[bool] = True
     name: ClassVar[str] = "hybrid"
     handles_cold_users: ClassVar[bool] = True
     score_params: ClassVar[frozenset[str]] = frozenset(
@@ -159,9 +160,6 @@ class Hybrid(TextItemsMixin, Recommender):
         self.random_state = random_state
 
     # -- fitting -------------------------------------------------------------------------------
-    def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
-        return data.binary_matrix.astype(np.float32)
-
     def _fit(self, data: Dataset) -> None:
         self.__dict__.pop("_memo", None)
         kind = self.cf

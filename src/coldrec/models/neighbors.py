@@ -204,6 +204,7 @@ class UserKNN(Recommender):
     new clicks fold in directly: their given history is compared with everybody's.
     """
 
+    binary_history: ClassVar[bool] = True
     name: ClassVar[str] = "userknn"
     #: a known shopper never counts as their own neighbour; a new one with the same history
     #: does count that shopper, so fold-in is close to, not equal to, the trained answer
@@ -213,9 +214,6 @@ class UserKNN(Recommender):
         self.neighbors = neighbors
         self.shrink = shrink
         self.random_state = random_state
-
-    def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
-        return data.binary_matrix.astype(np.float32)
 
     def _fit(self, data: Dataset) -> None:
         norms = np.sqrt(np.asarray(self.history_.sum(axis=1)).ravel())
