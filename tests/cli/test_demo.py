@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from rich.console import Console
 
@@ -35,3 +36,6 @@ def test_demo_evaluates_and_shows_shoppers_and_new_products() -> None:
         line = next(ln for ln in shelf.splitlines() if category in ln)
         best = line.split(category)[1].strip(" │").split("›")[0]
         assert first in best, line
+        # how devoted the household is: its items in the category, of all its items
+        bought, of_all = map(int, re.search(r"(\d+) of (\d+)", line).groups())
+        assert 5 <= bought <= of_all, line

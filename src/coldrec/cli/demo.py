@@ -106,6 +106,7 @@ def _new_arrivals(console: Console, model: Hybrid, data: Dataset) -> None:
                   title_justify="left")
     table.add_column("household")
     table.add_column("buys a lot of")
+    table.add_column("share of its items")  # the keenest gardener still mostly buys food
     table.add_column("new arrivals, best first")
     category = data.catalog["category"].fillna("")
     for _, cat in NEW_PRODUCTS:
@@ -118,7 +119,8 @@ def _new_arrivals(console: Console, model: Hybrid, data: Dataset) -> None:
         user = int(share.idxmax())  # the household most devoted to this category
         ids, _ = model.recommend([user], k=len(new), candidates=new)
         order = [texts[int(i) - int(new[0])].split(".")[0] for i in ids[0] if i >= 0]
-        table.add_row(str(data.users.ids[user]), cat, " › ".join(order))
+        table.add_row(str(data.users.ids[user]), cat,
+                      f"{int(in_cat[user])} of {int(data.user_counts[user])}", " › ".join(order))
     console.print(table)
     ids, _ = model.search("oat milk", k=3)
     console.print("search 'oat milk' → " + "; ".join(
