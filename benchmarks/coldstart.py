@@ -89,15 +89,22 @@ def p3_combined_entries() -> list[Entry]:
     """The hybrid over all three encoders side by side, with the TF-IDF peer in the same run.
 
     The output ridge of the text → collaborative map is searched too (a wider text space
-    wants less of it); the collaborative part without EASE's IPS variants and item-KNN, to
-    keep the run short (the cold shelf does not depend on it; the mixed shelf has picked
-    DLAE).
+    wants less of it), and so is its kernel form over sentence-encoder + TF-IDF similarity
+    (``transfer_kernel="text"``, alone or beside the TF-IDF cosine; its ridges fixed at the
+    values the nested valid-cold split preferred in a wider search); the collaborative part
+    without EASE's IPS variants and item-KNN, to keep the run short (the cold shelf does not
+    depend on it; the mixed shelf has picked DLAE).
     """
     combined = "+".join(ENCODERS)
     factory, grid = ours("hybrid", encoder=combined)
-    grid = [{**c, "transfer_lam_out": out} for out in (3.0, 10.0)
-            for c in new_arrivals_boosts(grid)
-            if c.get("cf") in ("ease", "dlae") and c.get("cf_ips", 0.0) == 0.0]  # by fit
+    base = [c for c in new_arrivals_boosts(grid)
+            if c.get("cf") in ("ease", "dlae") and c.get("cf_ips", 0.0) == 0.0]
+    grid = [{**c, "transfer_lam_out": out} for out in (3.0, 10.0) for c in base]  # by fit
+    # the transfer in kernel form over sentence-encoder + TF-IDF similarity (it reads the
+    # words too), with and without the plain TF-IDF cosine beside it
+    grid += [{**c, "transfer_kernel": "text", "transfer_lam": 0.3, "transfer_dropout": 0.9,
+              "transfer_lam_out": 10.0, "lexical_weight": lw}
+             for c in base if c.get("transfer_weight", 0.0) > 0 for lw in (0.0, 1.0)]
     return [("tfidf-content (peer)", TfidfContent,
              expand_grid({"ngram_max": [1, 2], "min_df": [1, 2]})),
             (f"hybrid [{combined}]", factory, grid)]

@@ -11,7 +11,7 @@ from coldrec.data import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models import DLAE, ContentKNN, Hybrid, Recommender
 from coldrec.models.content import zscore
-from coldrec.models.hybrid import fit_cold_start_tower, fit_transfer
+from coldrec.models.hybrid import fit_cold_start_tower, fit_kernel_transfer, fit_transfer
 from tests.conftest import N_A, block_frames
 from tests.models.contract import RecommenderContract
 
@@ -34,6 +34,13 @@ class TestHybrid(RecommenderContract):
 class TestHybridItemKNNWithTrust(RecommenderContract):
     def make_model(self) -> Recommender:
         return Hybrid(cf="itemknn", cf_neighbors=20, item_trust=2.0, user_trust=1.0,
+                      progress=False)
+
+
+class TestHybridTextKernelTransfer(RecommenderContract):
+    def make_model(self) -> Recommender:
+        return Hybrid(cf_lam=10.0, transfer_kernel="text", transfer_lam=0.3,
+                      transfer_dropout=0.9, transfer_weight=1.0, lexical_weight=0.0,
                       progress=False)
 
 
@@ -82,6 +89,9 @@ def shop_with_new_arrivals() -> Dataset:
 
 
 @pytest.mark.parametrize("model", [Hybrid(cf_lam=10.0, progress=False),
+                                   Hybrid(cf_lam=10.0, transfer_kernel="text",
+                                          lexical_weight=0.0, transfer_weight=1.0,
+                                          semantic_weight=0.0, progress=False),
                                    ContentKNN(progress=False)])
 def test_cold_items_are_ranked_by_their_text(model: Recommender) -> None:
     data = shop_with_new_arrivals()
@@ -155,6 +165,51 @@ def test_transfer_solves_the_denoising_normal_equations() -> None:
     expected = np.linalg.solve(lhs, (1 - p) * A.T @ A) @ np.linalg.inv(E.T @ E
                                                                         + lam_out * np.eye(4))
     np.testing.assert_allclose(M, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_kernel_transfer_with_the_linear_kernel_is_the_embedding_transfer() -> None:
+    # the dual form over K = EEᵀ ranks every item, known or new, like the primal map
+    rng = np.random.default_rng(1)
+    R = sp.csr_matrix((rng.random((30, 12)) < 0.3).astype(float))
+    E = rng.standard_normal((12, 4))
+    new = rng.standard_normal((3, 4))  # products added after the fit
+    lam, lam_out, p = 0.5, 2.0, 0.4
+    M = fit_transfer(R, E, lam=lam, lam_out=lam_out, dropout=p)
+    P = fit_kernel_transfer(R, E @ E.T, lam=lam, lam_out=lam_out, dropout=p)
+    items = np.vstack([E, new])
+    primal = R.toarray() @ E @ M @ items.T
+    dual = (1 - p) * R.toarray() @ (E @ E.T) @ P @ (E @ items.T)
+    np.testing.assert_allclose(dual, primal, rtol=1e-3, atol=1e-5)
+    with pytest.raises(ConfigError, match="kernel must be 12 × 12"):
+        fit_kernel_transfer(R, np.eye(5))
+
+
+def test_text_kernel_transfer_reads_the_words_and_scores_added_items(blocks: Dataset) -> None:
+    model = Hybrid(cf_lam=10.0, transfer_kernel="text", transfer_lam=0.3, transfer_dropout=0.9,
+                   transfer_lam_out=3.0, progress=False).fit(blocks)
+    emb, lex = model.item_embeddings_, model.lexical_.toarray()
+    kernel = emb @ emb.T / np.mean(np.sum(emb ** 2, axis=1)) + lex @ lex.T
+    expected = fit_kernel_transfer(blocks.binary_matrix, kernel, lam=0.3, lam_out=3.0,
+                                   dropout=0.9)
+    np.testing.assert_allclose(model.transfer_, expected, rtol=1e-3, atol=1e-4)
+    new = model.add_items(["garden product deluxe. Home > Garden"])
+    assert model.transfer_.shape == (blocks.n_items, blocks.n_items)  # the fit is kept
+    users = np.array([0, N_A + 1])
+    hist = blocks.binary_matrix[users].toarray()
+    emb, lex = model.item_embeddings_, model.lexical_.toarray()
+    k_all = emb @ emb[: blocks.n_items].T / np.mean(np.sum(emb[: blocks.n_items] ** 2, axis=1)) \
+        + lex @ lex[: blocks.n_items].T
+    hist = np.hstack([hist, np.zeros((2, 1))])
+    want = zscore((hist @ k_all @ expected @ k_all.T).astype(np.float32))
+    got = model.component_scores(users, sp.csr_matrix(hist))["transfer"]
+    np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
+    ids, _ = model.recommend(users, k=1, candidates=np.r_[new, 6], exclude_seen=False)
+    assert ids[:, 0].tolist() == [new[0], 6]  # garden shopper → the garden arrival
+    with pytest.raises(ConfigError, match="transfer_kernel='text' needs"):
+        Hybrid(transfer_kernel="text", ease_max_items=5, cf="itemknn",
+               progress=False).fit(blocks)
+    with pytest.raises(ConfigError, match="transfer_kernel must be"):
+        Hybrid(transfer_kernel="words", progress=False).fit(blocks)
 
 
 def test_hybrid_passes_its_transfer_settings_on(blocks: Dataset) -> None:

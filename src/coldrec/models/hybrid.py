@@ -12,7 +12,13 @@ Components, each z-scored per shopper over all items before they are combined:
   autoencoder in text space: ``M = argmin E‖R − (R̃E) M Eᵀ‖² + λ‖M‖²`` with item-dropout
   ``p`` on the input R̃ (the DropoutNet idea, solved exactly), so a product with zero
   interactions gets collaborative-quality scores from its text alone (``transfer_lam``,
-  ``transfer_dropout`` and the output ridge ``transfer_lam_out`` are its settings);
+  ``transfer_dropout`` and the output ridge ``transfer_lam_out`` are its settings). With
+  ``transfer_kernel="text"`` the same map is solved in kernel form
+  (:func:`fit_kernel_transfer`) over the item × item text kernel ``K = EEᵀ/s + TTᵀ``
+  (sentence-encoder cosine, averaged over the encoder's members, plus TF-IDF cosine), so it
+  reads the words too, not only the sentence embedding; it needs a dense item × item matrix
+  like EASE. ``lexical_weight`` (default 1) weighs the TF-IDF cosine in the content part;
+  0 leaves the words to the kernel transfer;
 * **prior** — a user tower: ridge regression from the shopper's attributes (one-hot
   categories, binned numbers) to the items they interact with; with no attributes it is
   popularity. ``tower="cold-start"`` instead trains it on *simulated* new shoppers
@@ -46,7 +52,7 @@ from coldrec.models.base import Recommender
 from coldrec.models.content import TextItemsMixin, row_normalise, zscore
 from coldrec.models.neighbors import DLAE, EASE, ItemKNN
 
-__all__ = ["Hybrid", "fit_cold_start_tower", "fit_transfer"]
+__all__ = ["Hybrid", "fit_cold_start_tower", "fit_kernel_transfer", "fit_transfer"]
 
 MEMO_BYTES = 4 << 30  # component scores kept per fitted model for grid searches
 
@@ -70,6 +76,30 @@ def fit_transfer(matrix: sp.csr_matrix, embeddings: np.ndarray, lam: float = 1.0
     left = np.linalg.solve(lhs, (1 - p) * gram)
     right = np.linalg.inv(X.T @ X + lam_out * np.eye(d))
     return (left @ right).astype(np.float32)
+
+
+def fit_kernel_transfer(matrix: sp.csr_matrix, kernel: np.ndarray, lam: float = 1.0,
+                        lam_out: float = 10.0, dropout: float = 0.7) -> np.ndarray:
+    """:func:`fit_transfer` in kernel (dual) form, for any item × item text kernel ``K``.
+
+    With ``C = RᵀR``, ``D = (1-p)² C + p(1-p) diag(g)`` and the linear kernel ``K = EEᵀ``,
+    the push-through identity turns the map of :func:`fit_transfer` into
+    ``P = (DK + λI)⁻¹ C (K + λ_out I)⁻¹`` (the constant ``1-p`` dropped: it does not change
+    a ranking); score(u, j) = (r_u K) P K[:, j]. Returns ``P`` (items × items, float32).
+    """
+    R = sp.csr_matrix(matrix, dtype=np.float64)
+    K = np.asarray(kernel, dtype=np.float64)
+    if K.shape != (R.shape[1], R.shape[1]):
+        raise ConfigError(f"kernel must be {R.shape[1]} × {R.shape[1]} (items), not {K.shape}")
+    C = (R.T @ R).toarray()
+    g = np.asarray(R.sum(axis=0)).ravel()
+    p = float(dropout)
+    D = (1 - p) ** 2 * C
+    D[np.diag_indices_from(D)] += p * (1 - p) * g
+    n = K.shape[0]
+    eye = np.eye(n)
+    right = np.linalg.solve(K + lam_out * eye, C).T  # C (K + λ_out I)⁻¹ (both symmetric)
+    return np.linalg.solve(D @ K + lam * eye, right).astype(np.float32)
 
 
 def _ridge(inputs: sp.spmatrix, targets: sp.spmatrix, lam: float) -> np.ndarray:
@@ -121,14 +151,17 @@ class Hybrid(TextItemsMixin, Recommender):
     name: ClassVar[str] = "hybrid"
     handles_cold_users: ClassVar[bool] = True
     score_params: ClassVar[frozenset[str]] = frozenset(
-        {"semantic_weight", "transfer_weight", "item_trust", "user_trust", "new_item_boost"})
+        {"lexical_weight", "semantic_weight", "transfer_weight", "item_trust", "user_trust",
+         "new_item_boost"})
 
     def __init__(self, cf: Literal["auto", "ease", "dlae", "itemknn"] = "auto",
                  cf_lam: float = 500.0, cf_ips: float = 0.0, cf_dropout: float = 0.5,
                  cf_neighbors: int = 100, encoder: str = "use-multilingual",
-                 template: str | None = None, semantic_weight: float = 0.5,
-                 transfer_weight: float = 0.5, transfer_lam: float = 1.0,
-                 transfer_dropout: float = 0.7, transfer_lam_out: float = 10.0,
+                 template: str | None = None, lexical_weight: float = 1.0,
+                 semantic_weight: float = 0.5, transfer_weight: float = 0.5,
+                 transfer_kernel: Literal["embeddings", "text"] = "embeddings",
+                 transfer_lam: float = 1.0, transfer_dropout: float = 0.7,
+                 transfer_lam_out: float = 10.0,
                  item_trust: float = 0.0,
                  user_trust: float = 0.0, new_item_boost: float = 0.0,
                  tower_lam: float = 100.0,
@@ -143,8 +176,10 @@ class Hybrid(TextItemsMixin, Recommender):
         self.cf_neighbors = cf_neighbors
         self.encoder = encoder
         self.template = template
+        self.lexical_weight = lexical_weight
         self.semantic_weight = semantic_weight
         self.transfer_weight = transfer_weight
+        self.transfer_kernel = transfer_kernel
         self.transfer_lam = transfer_lam
         self.transfer_dropout = transfer_dropout
         self.transfer_lam_out = transfer_lam_out
@@ -162,6 +197,14 @@ class Hybrid(TextItemsMixin, Recommender):
     # -- fitting -------------------------------------------------------------------------------
     def _fit(self, data: Dataset) -> None:
         self.__dict__.pop("_memo", None)
+        self.__dict__.pop("_kernel", None)
+        if self.transfer_kernel not in ("embeddings", "text"):
+            raise ConfigError(f"transfer_kernel must be 'embeddings' or 'text', not "
+                              f"{self.transfer_kernel!r}")
+        if self.transfer_kernel == "text" and data.n_items > self.ease_max_items:
+            raise ConfigError(f"transfer_kernel='text' needs a dense item × item matrix: "
+                              f"{data.n_items} items > ease_max_items {self.ease_max_items}; "
+                              f"use transfer_kernel='embeddings'")
         kind = self.cf
         if kind == "auto":
             kind = "ease" if data.n_items <= self.ease_max_items else "itemknn"
@@ -177,9 +220,14 @@ class Hybrid(TextItemsMixin, Recommender):
             raise ConfigError(f"cf must be auto, ease, dlae or itemknn, not {self.cf!r}")
         self.cf_model_.fit(data)
         self._fit_text(data)
-        self.transfer_ = fit_transfer(data.binary_matrix, self.item_embeddings_,
-                                      lam=self.transfer_lam, lam_out=self.transfer_lam_out,
-                                      dropout=self.transfer_dropout)
+        if self.transfer_kernel == "text":
+            self.transfer_ = fit_kernel_transfer(
+                data.binary_matrix, self._text_kernel(data.n_items), lam=self.transfer_lam,
+                lam_out=self.transfer_lam_out, dropout=self.transfer_dropout)
+        else:
+            self.transfer_ = fit_transfer(data.binary_matrix, self.item_embeddings_,
+                                          lam=self.transfer_lam, lam_out=self.transfer_lam_out,
+                                          dropout=self.transfer_dropout)
         self.item_counts_ = data.item_counts.astype(np.float32)
         # the user tower: attributes → items (ridge, intercept unpenalised)
         encoder = AttributeEncoder.fit(data.user_attributes)
@@ -200,8 +248,23 @@ class Hybrid(TextItemsMixin, Recommender):
             raise ConfigError(f"tower must be 'attributes' or 'cold-start', not {self.tower!r}")
         self.user_features_ = feats
 
+    def _text_kernel(self, n_fit: int) -> np.ndarray:
+        """The text kernel between every item (rows) and the first ``n_fit`` items, those
+        the transfer is fitted on (columns): mean sentence-encoder cosine plus TF-IDF cosine
+        (memoised)."""
+        cached = self.__dict__.get("_kernel")
+        if cached is not None and cached.shape == (self.n_items_, n_fit):
+            return cached
+        emb = self.item_embeddings_
+        scale = max(float(np.mean(np.sum(emb[:n_fit] ** 2, axis=1))), 1e-12)
+        kernel = (emb @ emb[:n_fit].T) / scale
+        kernel += (self.lexical_ @ self.lexical_[:n_fit].T).toarray()
+        self.__dict__["_kernel"] = kernel = kernel.astype(np.float32)
+        return kernel
+
     def _after_add_items(self, n_new: int) -> None:
         self.__dict__.pop("_memo", None)
+        self.__dict__.pop("_kernel", None)
         self.item_counts_ = np.concatenate([self.item_counts_, np.zeros(n_new, np.float32)])
         self.tower_ = np.hstack([self.tower_, np.zeros((self.tower_.shape[0], n_new),
                                                         np.float32)])
@@ -259,15 +322,20 @@ class Hybrid(TextItemsMixin, Recommender):
         lexical = np.asarray((profile @ self.lexical_ @ self.lexical_.T).todense())
         emb_profile = np.asarray(profile @ self.item_embeddings_)
         semantic = emb_profile @ self.item_embeddings_.T
-        transfer = (np.asarray(history @ self.item_embeddings_) @ self.transfer_) \
-            @ self.item_embeddings_.T
+        if self.transfer_kernel == "text":
+            kernel = self._text_kernel(self.transfer_.shape[0])
+            transfer = (np.asarray(history @ kernel) @ self.transfer_) @ kernel.T
+        else:
+            transfer = (np.asarray(history @ self.item_embeddings_) @ self.transfer_) \
+                @ self.item_embeddings_.T
         return {"collaborative": cf, "lexical": lexical, "semantic": semantic,
                 "transfer": transfer, "prior": self._prior(users, attributes, history)}
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
         comps = self.component_scores(users, history, attributes)
-        content = comps["lexical"] + float(self.semantic_weight) * comps["semantic"] \
+        content = float(self.lexical_weight) * comps["lexical"] \
+            + float(self.semantic_weight) * comps["semantic"] \
             + float(self.transfer_weight) * comps["transfer"]
         counts = self.item_counts_
         alpha = (counts > 0).astype(np.float32) if self.item_trust <= 0 else \
