@@ -198,13 +198,7 @@ class Hybrid(TextItemsMixin, Recommender):
     def _fit(self, data: Dataset) -> None:
         self.__dict__.pop("_memo", None)
         self.__dict__.pop("_kernel", None)
-        if self.transfer_kernel not in ("embeddings", "text"):
-            raise ConfigError(f"transfer_kernel must be 'embeddings' or 'text', not "
-                              f"{self.transfer_kernel!r}")
-        if self.transfer_kernel == "text" and data.n_items > self.ease_max_items:
-            raise ConfigError(f"transfer_kernel='text' needs a dense item × item matrix: "
-                              f"{data.n_items} items > ease_max_items {self.ease_max_items}; "
-                              f"use transfer_kernel='embeddings'")
+        self._check_choices(data.n_items)
         kind = self.cf
         if kind == "auto":
             kind = "ease" if data.n_items <= self.ease_max_items else "itemknn"
@@ -234,19 +228,27 @@ class Hybrid(TextItemsMixin, Recommender):
         self.attribute_encoder_ = encoder.to_json()
         feats = encoder.transform(data.user_attributes, n_rows=data.n_users)
         if self.tower == "cold-start":
-            if data.n_items > self.ease_max_items:
-                raise ConfigError(f"tower='cold-start' needs a dense item × item matrix: "
-                                  f"{data.n_items} items > ease_max_items "
-                                  f"{self.ease_max_items}; use tower='attributes'")
             self.tower_ = fit_cold_start_tower(data, feats, float(self.tower_lam),
                                                self.tower_reveal)
-        elif self.tower == "attributes":
+        else:
             trained = np.flatnonzero(data.user_counts > 0)
             self.tower_ = _ridge(sp.csr_matrix(feats[trained]), data.binary_matrix[trained],
                                  float(self.tower_lam))
-        else:
-            raise ConfigError(f"tower must be 'attributes' or 'cold-start', not {self.tower!r}")
         self.user_features_ = feats
+
+    def _check_choices(self, n_items: int) -> None:
+        """Refuse unknown tower / transfer choices, and the dense item × item ones on a
+        catalogue over ``ease_max_items``, before any fitting work."""
+        dense = {"tower": ("cold-start", "attributes"), "transfer_kernel": ("text", "embeddings")}
+        for name, (needs_dense, fallback) in dense.items():
+            value = getattr(self, name)
+            if value not in (needs_dense, fallback):
+                raise ConfigError(f"{name} must be {fallback!r} or {needs_dense!r}, "
+                                  f"not {value!r}")
+            if value == needs_dense and n_items > self.ease_max_items:
+                raise ConfigError(f"{name}={needs_dense!r} needs a dense item × item matrix: "
+                                  f"{n_items} items > ease_max_items {self.ease_max_items}; "
+                                  f"use {name}={fallback!r}")
 
     def _text_kernel(self, n_fit: int) -> np.ndarray:
         """The text kernel between every item (rows) and the first ``n_fit`` items, those
