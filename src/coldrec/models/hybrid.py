@@ -324,12 +324,11 @@ class Hybrid(TextItemsMixin, Recommender):
         lexical = np.asarray((profile @ self.lexical_ @ self.lexical_.T).todense())
         emb_profile = np.asarray(profile @ self.item_embeddings_)
         semantic = emb_profile @ self.item_embeddings_.T
-        if self.transfer_kernel == "text":
-            kernel = self._text_kernel(self.transfer_.shape[0])
-            transfer = (np.asarray(history @ kernel) @ self.transfer_) @ kernel.T
-        else:
-            transfer = (np.asarray(history @ self.item_embeddings_) @ self.transfer_) \
-                @ self.item_embeddings_.T
+        # the map reads each item through its text features: the embeddings, or in kernel
+        # form its kernel row against the fitted items
+        feats = self._text_kernel(self.transfer_.shape[0]) if self.transfer_kernel == "text" \
+            else self.item_embeddings_
+        transfer = (np.asarray(history @ feats) @ self.transfer_) @ feats.T
         return {"collaborative": cf, "lexical": lexical, "semantic": semantic,
                 "transfer": transfer, "prior": self._prior(users, attributes, history)}
 
