@@ -6,7 +6,8 @@
 Tasks: P3 cold items on amazon-scientific (new-arrivals shelf and mixed shelf) with every
 text encoder, and (``p3-amazon-combined``) with the three encoders side by side; P4 cold
 users on ml-100k (zero-shot, first-1/3/5); P3 and P4 on Complete Journey; warm P1/P2 of the
-hybrid against EASE and DLAE (no regression); encoder throughput.
+hybrid (its registry grid plus the transfer in kernel form) against EASE and DLAE (no
+regression); encoder throughput.
 Peers: TF-IDF content, LightFM with side features (lightfm-next), segment popularity,
 implicit ALS with recalculate_user, implicit item-KNN, EASE fold-in. Every model's grid is
 searched on validation; the chosen configuration is refit and tested once.
@@ -81,14 +82,37 @@ def p3_entries(big: bool = False) -> list[Entry]:
     return entries
 
 
-def kernel_transfer(base: list[dict[str, Any]]) -> list[dict[str, Any]]:
+#: the kernel transfer's ridges (λ, dropout, λ_out): those the nested valid-cold split
+#: preferred in a wider one-off search, and those warm shoppers' validation preferred on P2
+#: (a stronger, less smoothed map: there it re-scores rarely bought products that have some
+#: history, not products with none; docs/benchmarks.md)
+COLD_RIDGES = (0.3, 0.9, 10.0)
+WARM_RIDGES = (0.3, 0.5, 3.0)
+
+
+def kernel_transfer(base: list[dict[str, Any]],
+                    ridges: Sequence[tuple[float, float, float]] = (COLD_RIDGES,),
+                    lexical_weights: Sequence[float] = (0.0, 1.0)) -> list[dict[str, Any]]:
     """``base``'s configs that use the transfer, in kernel form over sentence-encoder +
-    TF-IDF similarity (``transfer_kernel="text"``: it reads the words too), with and without
-    the plain TF-IDF cosine beside it. Its ridges are fixed at the values the nested
-    valid-cold split preferred in a wider one-off search (docs/benchmarks.md)."""
-    return [{**c, "transfer_kernel": "text", "transfer_lam": 0.3, "transfer_dropout": 0.9,
-             "transfer_lam_out": 10.0, "lexical_weight": lw}
-            for c in base if c.get("transfer_weight", 0.0) > 0 for lw in (0.0, 1.0)]
+    TF-IDF similarity (``transfer_kernel="text"``: it reads the words too), with each of
+    ``ridges`` and each weight of the plain TF-IDF cosine beside it (0: none). Grouped by
+    fit, as ``base`` is."""
+    return [{**c, "transfer_kernel": "text", "transfer_lam": lam, "transfer_dropout": drop,
+             "transfer_lam_out": out, "lexical_weight": lw}
+            for lam, drop, out in ridges for c in base if c.get("transfer_weight", 0.0) > 0
+            for lw in lexical_weights]
+
+
+def warm_hybrid_grid() -> list[dict[str, Any]]:
+    """The registry's hybrid grid plus its kernel transfer over the DLAE parts that warm
+    shoppers pick (λ 100 on amazon-scientific, 300 on ml-100k), with both ridge settings
+    and a transfer weight of 2 too (the warm-tuned map wants more weight than new arrivals
+    do); the TF-IDF cosine at the registry's default weight."""
+    grid = ours("hybrid")[1]
+    base = [c for c in grid if c.get("cf") == "dlae"]
+    base += [{**c, "transfer_weight": 2.0} for c in base if c.get("transfer_weight") == 1.0]
+    base.sort(key=lambda c: c["cf_lam"])  # grouped by fit (stable: blend order kept)
+    return grid + kernel_transfer(base, (COLD_RIDGES, WARM_RIDGES), (1.0,))
 
 
 def new_arrivals_boosts(grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -254,6 +278,8 @@ def warm_no_regression() -> None:
         data = load(dataset)
         for label in ("ease", "dlae", "hybrid"):
             factory, grid = ours(label)
+            if label == "hybrid":
+                grid = warm_hybrid_grid()
             res = run_protocol(data, protocol, factory, grid, [10, 20], model_name=label)
             tr = res.tasks["test"]
             rows.append({"dataset": dataset, "protocol": protocol, "model": label,
