@@ -1,6 +1,7 @@
 """Cold start side by side with peers, written into docs/benchmarks.md.
 
-    python benchmarks/coldstart.py                  # everything (~2.5 h on 2 cores)
+    python benchmarks/coldstart.py                  # everything (hours on 2 cores)
+    python benchmarks/coldstart.py --only warm      # about 55 min
     python benchmarks/coldstart.py --only p3-amazon --only p4-ml100k
 
 Tasks: P3 cold items on amazon-scientific (new-arrivals shelf and mixed shelf) with every
@@ -107,7 +108,7 @@ def warm_hybrid_grid() -> list[dict[str, Any]]:
     """The registry's hybrid grid plus its kernel transfer over the DLAE parts that warm
     shoppers pick (λ 100 on amazon-scientific, 300 on ml-100k), with both ridge settings
     and a transfer weight of 2 too (the warm-tuned map wants more weight than new arrivals
-    do); the TF-IDF cosine at the registry's default weight."""
+    do); the TF-IDF cosine beside it at the model's default weight (1)."""
     grid = ours("hybrid")[1]
     base = [c for c in grid if c.get("cf") == "dlae"]
     base += [{**c, "transfer_weight": 2.0} for c in base if c.get("transfer_weight") == 1.0]
