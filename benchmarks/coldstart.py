@@ -104,12 +104,11 @@ def kernel_transfer(base: list[dict[str, Any]],
             for lw in lexical_weights]
 
 
-def warm_hybrid_grid() -> list[dict[str, Any]]:
-    """The registry's hybrid grid plus its kernel transfer over the DLAE parts that warm
+def warm_hybrid_grid(grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The registry's hybrid ``grid`` plus its kernel transfer over the DLAE parts that warm
     shoppers pick (λ 100 on amazon-scientific, 300 on ml-100k), with both ridge settings
     and a transfer weight of 2 too (the warm-tuned map wants more weight than new arrivals
     do); the TF-IDF cosine beside it at the model's default weight (1)."""
-    grid = ours("hybrid")[1]
     base = [c for c in grid if c.get("cf") == "dlae"]
     base += [{**c, "transfer_weight": 2.0} for c in base if c.get("transfer_weight") == 1.0]
     base.sort(key=lambda c: c["cf_lam"])  # grouped by fit (stable: blend order kept)
@@ -280,7 +279,7 @@ def warm_no_regression() -> None:
         for label in ("ease", "dlae", "hybrid"):
             factory, grid = ours(label)
             if label == "hybrid":
-                grid = warm_hybrid_grid()
+                grid = warm_hybrid_grid(grid)
             res = run_protocol(data, protocol, factory, grid, [10, 20], model_name=label)
             tr = res.tasks["test"]
             rows.append({"dataset": dataset, "protocol": protocol, "model": label,
