@@ -7,7 +7,7 @@
 Tasks: P3 cold items on amazon-scientific (new-arrivals shelf and mixed shelf) with every
 text encoder, and (``p3-amazon-combined``) with the three encoders side by side; P4 cold
 users on ml-100k (zero-shot, first-1/3/5); P3 and P4 on Complete Journey; warm P1/P2 of the
-hybrid (its registry grid plus the transfer in kernel form) against EASE and DLAE (no
+hybrid (its registry grid, the transfer in kernel form included) against EASE and DLAE (no
 regression); encoder throughput.
 Peers: TF-IDF content, LightFM with side features (lightfm-next), segment popularity,
 implicit ALS with recalculate_user, implicit item-KNN, EASE fold-in. Every model's grid is
@@ -28,7 +28,7 @@ from coldrec.data import Dataset, load
 from coldrec.eval import run_protocol
 from coldrec.eval.report import markdown_table
 from coldrec.models import MODELS, Recommender
-from coldrec.models.registry import expand_grid
+from coldrec.models.registry import KERNEL_RIDGES, expand_grid
 from coldrec.text import ENCODERS, get_encoder, item_texts
 from peers import LightFMPeer, TfidfContent
 
@@ -76,23 +76,16 @@ def p3_entries(big: bool = False) -> list[Entry]:
             factory, grid = ours("hybrid", encoder=enc)
             # EASE's IPS variants left out (never chosen on P3) to make room for the kernel
             # transfer, tried over the two collaborative parts P3 picks (cold, mixed shelf)
-            grid = [c for c in new_arrivals_boosts(grid) if c.get("cf_ips", 0.0) == 0.0]
+            grid = [c for c in new_arrivals_boosts(embedding_transfer(grid))
+                    if c.get("cf_ips", 0.0) == 0.0]
             grid += kernel_transfer([c for c in grid if (c.get("cf"), c.get("cf_lam"))
                                      in (("ease", 50), ("dlae", 100))])
             entries.append((f"hybrid [{enc}]", factory, grid))
     return entries
 
 
-#: the kernel transfer's ridges (λ, dropout, λ_out): those the nested valid-cold split
-#: preferred in a wider one-off search, and those warm shoppers' validation preferred on P2
-#: (a stronger, less smoothed map: there it re-scores rarely bought products that have some
-#: history, not products with none; docs/benchmarks.md)
-COLD_RIDGES = (0.3, 0.9, 10.0)
-WARM_RIDGES = (0.3, 0.5, 3.0)
-
-
 def kernel_transfer(base: list[dict[str, Any]],
-                    ridges: Sequence[tuple[float, float, float]] = (COLD_RIDGES,),
+                    ridges: Sequence[tuple[float, float, float]] = (KERNEL_RIDGES["cold"],),
                     lexical_weights: Sequence[float] = (0.0, 1.0)) -> list[dict[str, Any]]:
     """``base``'s configs that use the transfer, in kernel form over sentence-encoder +
     TF-IDF similarity (``transfer_kernel="text"``: it reads the words too), with each of
@@ -104,15 +97,11 @@ def kernel_transfer(base: list[dict[str, Any]],
             for lw in lexical_weights]
 
 
-def warm_hybrid_grid(grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The registry's hybrid ``grid`` plus its kernel transfer over the DLAE parts that warm
-    shoppers pick (λ 100 on amazon-scientific, 300 on ml-100k), with both ridge settings
-    and a transfer weight of 2 too (the warm-tuned map wants more weight than new arrivals
-    do); the TF-IDF cosine beside it at the model's default weight (1)."""
-    base = [c for c in grid if c.get("cf") == "dlae"]
-    base += [{**c, "transfer_weight": 2.0} for c in base if c.get("transfer_weight") == 1.0]
-    base.sort(key=lambda c: c["cf_lam"])  # grouped by fit (stable: blend order kept)
-    return grid + kernel_transfer(base, (COLD_RIDGES, WARM_RIDGES), (1.0,))
+def embedding_transfer(grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``grid`` without the registry's kernel-transfer configs. P3 tries the kernel form
+    with its own configs: the cold ridges over the two collaborative parts it picks, with
+    and without the TF-IDF cosine (the registry's warm ridges lose on new arrivals)."""
+    return [c for c in grid if "transfer_kernel" not in c]
 
 
 def new_arrivals_boosts(grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -136,7 +125,7 @@ def p3_combined_entries() -> list[Entry]:
     """
     combined = "+".join(ENCODERS)
     factory, grid = ours("hybrid", encoder=combined)
-    base = [c for c in new_arrivals_boosts(grid)
+    base = [c for c in new_arrivals_boosts(embedding_transfer(grid))
             if c.get("cf") in ("ease", "dlae") and c.get("cf_ips", 0.0) == 0.0]
     grid = [{**c, "transfer_lam_out": out} for out in (3.0, 10.0) for c in base]  # by fit
     grid += kernel_transfer(base)
@@ -278,8 +267,6 @@ def warm_no_regression() -> None:
         data = load(dataset)
         for label in ("ease", "dlae", "hybrid"):
             factory, grid = ours(label)
-            if label == "hybrid":
-                grid = warm_hybrid_grid(grid)
             res = run_protocol(data, protocol, factory, grid, [10, 20], model_name=label)
             tr = res.tasks["test"]
             rows.append({"dataset": dataset, "protocol": protocol, "model": label,

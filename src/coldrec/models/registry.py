@@ -17,8 +17,8 @@ from coldrec.models.factor import ALS
 from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import DLAE, EASE, ItemKNN, UserKNN
 
-__all__ = ["MODELS", "ModelSpec", "ensemble_configs", "ensemble_weights", "expand_grid",
-           "get_model_spec", "make_model"]
+__all__ = ["KERNEL_RIDGES", "MODELS", "ModelSpec", "ensemble_configs", "ensemble_weights",
+           "expand_grid", "get_model_spec", "hybrid_grid", "make_model"]
 
 
 def expand_grid(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -60,6 +60,33 @@ HYBRID_BLEND: dict[str, list[float]] = {
     # > 0 surfaces products nobody has bought yet on a mixed shelf; < 0 keeps them off a
     # warm shopper's list (their text z-scores would otherwise sit among collaborative ones)
     "new_item_boost": [0.0, 3.0, -30.0]}
+
+
+#: ridges (λ, dropout, λ_out) of the text → collaborative transfer in kernel form
+#: (``transfer_kernel="text"``: item × item kernel of sentence-encoder + TF-IDF cosine), as
+#: products nobody has bought want them ("cold": a smoothed map, picked on amazon-scientific's
+#: nested valid-cold split) and as rarely bought warm ones do ("warm": a stronger map, picked
+#: on its P2 validation); docs/benchmarks.md has both searches
+KERNEL_RIDGES: dict[str, tuple[float, float, float]] = {"cold": (0.3, 0.9, 10.0),
+                                                         "warm": (0.3, 0.5, 3.0)}
+
+
+def hybrid_grid() -> list[dict[str, Sequence[Any]]]:
+    """The hybrid's default grid: each collaborative part with the blend axes, plus the
+    transfer in kernel form over the DLAE parts at both ridge settings (with a transfer
+    weight of 2 too: the warm map wants more weight than the embedding one). The kernel is a
+    dense item × item matrix, like EASE's and DLAE's, so catalogues over the model's
+    ``ease_max_items`` need ``cf=itemknn, transfer_kernel=embeddings``."""
+    grid: list[dict[str, Sequence[Any]]] = [
+        {"cf": ["ease"], "cf_lam": [50, 100, 500, 5000], "cf_ips": [0.0, 0.25], **HYBRID_BLEND},
+        {"cf": ["dlae"], "cf_lam": [100, 300], "cf_dropout": [0.5], **HYBRID_BLEND},
+        {"cf": ["itemknn"], "cf_neighbors": [50, 200], **HYBRID_BLEND}]
+    grid += [{"cf": ["dlae"], "cf_lam": [100, 300], "cf_dropout": [0.5],
+              "transfer_kernel": ["text"], "transfer_lam": [lam], "transfer_dropout": [drop],
+              "transfer_lam_out": [out], "lexical_weight": [1.0],
+              **HYBRID_BLEND, "transfer_weight": [0.5, 1.0, 2.0]}
+             for lam, drop, out in KERNEL_RIDGES.values()]
+    return grid
 
 
 def ensemble_weights(n_members: int) -> list[tuple[float, ...]]:
@@ -122,11 +149,7 @@ MODELS: dict[str, ModelSpec] = {
                   grid={"profile": ["mean", "recency"], "lexical_weight": [0.0, 0.5, 1.0]}),
         ModelSpec("hybrid", Hybrid,
                   "collaborative + language-model transfer + attribute tower (default)",
-                  grid=[{"cf": ["ease"], "cf_lam": [50, 100, 500, 5000], "cf_ips": [0.0, 0.25],
-                         **HYBRID_BLEND},
-                        {"cf": ["dlae"], "cf_lam": [100, 300], "cf_dropout": [0.5],
-                         **HYBRID_BLEND},
-                        {"cf": ["itemknn"], "cf_neighbors": [50, 200], **HYBRID_BLEND}]),
+                  grid=hybrid_grid()),
     )
 }
 
