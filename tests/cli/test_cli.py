@@ -159,3 +159,16 @@ def test_evaluate_an_ensemble_of_three_members(shop: Path) -> None:
     assert doc["configs"] == 5**2 + 2  # the three-member blend grid
     assert len(doc["params"]["weights"]) == 3
     assert doc["metrics"]["recall@5"] > 0.5
+
+
+def test_evaluate_leaves_out_what_the_catalogue_is_too_big_for(shop: Path) -> None:
+    # 14 products over a limit of 10: EASE, DLAE and the kernel transfer cannot run, item-KNN can
+    result = runner.invoke(app, ["evaluate", "--data", str(shop), "--model", "hybrid",
+                                 "--params", "ease_max_items=10,semantic_weight=0,"
+                                 "transfer_weight=0.5,item_trust=0,user_trust=0,new_item_boost=0",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["configs"] == 2 and doc["info"]["configs_left_out"] == 14
+    assert doc["params"]["cf"] == "itemknn"
+    assert "14 of 16 configurations left out" in result.stderr and "cf='ease'" in result.stderr

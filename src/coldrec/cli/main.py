@@ -156,10 +156,18 @@ def evaluate(
         grid = grid_with(spec, _fixed(model, params, encoder))
         reranker = get_reranker(rerank) if rerank else None
         ds = load(data)
+        n_configs = len(grid)
+        grid, refused = spec.for_catalogue(grid, ds.n_items)
+        left_out = n_configs - len(grid)
+        if left_out:  # dense item × item configs on a big catalogue: the rest still runs
+            err_console.print(f"[yellow]note:[/] {left_out} of {left_out + len(grid)} "
+                              f"configurations left out: {'; '.join(refused)}")
         vectors = _item_vectors(ds, reranker, diversity, encoder)
         result = run_protocol(ds, protocol, spec.build, grid, ks, model_name=model, seed=seed,
                               progress=progress and not as_json, rerank=reranker,
                               item_vectors=vectors)
+        if left_out:
+            result.info["configs_left_out"] = left_out
         if rerank:
             result.info["rerank"] = rerank
             result.model = f"{model} → {rerank}"

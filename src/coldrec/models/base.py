@@ -104,6 +104,12 @@ class Recommender(ABC):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    def check_catalogue(self, n_items: int) -> None:
+        """Raise :class:`ConfigError` if these hyperparameters cannot serve a catalogue of
+        ``n_items`` items (a dense item × item matrix too big to hold), before any fitting
+        work. Most models serve any size."""
+        del n_items  # no limit here; models with a dense item × item matrix override this
+
     # -- fitting -------------------------------------------------------------------------------
     def fit(self, data: Dataset) -> Self:
         """Learn from ``data`` (forgets anything learned before). Returns ``self``."""

@@ -72,10 +72,14 @@ class Ensemble(Recommender):
                               f"not {self.weights!r}")
         return w
 
-    def _fit(self, data: Dataset) -> None:
+    def check_catalogue(self, n_items: int) -> None:
+        for model in self._members():
+            model.check_catalogue(n_items)
+
+    def _members(self) -> list[Recommender]:
+        """Unfitted members with their parameters (and the ensemble's progress / seed)."""
         from coldrec.models.registry import make_model  # the registry lists this class
 
-        self._weights()
         params = dict(self.member_params or {})
         unknown = set(params) - set(self._names())
         if unknown:
@@ -88,8 +92,13 @@ class Ensemble(Recommender):
             extra = {k: v for k, v in (("progress", self.progress),
                                        ("random_state", self.random_state))
                      if k in model._param_names() and k not in given}
-            models.append(model.set_params(**extra).fit(data))
-        self.models_ = models
+            models.append(model.set_params(**extra))
+        return models
+
+    def _fit(self, data: Dataset) -> None:
+
+        self._weights()
+        self.models_ = [model.fit(data) for model in self._members()]
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:

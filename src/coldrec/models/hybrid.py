@@ -198,7 +198,7 @@ class Hybrid(TextItemsMixin, Recommender):
     def _fit(self, data: Dataset) -> None:
         self.__dict__.pop("_memo", None)
         self.__dict__.pop("_kernel", None)
-        self._check_choices(data.n_items)
+        self.check_catalogue(data.n_items)
         kind = self.cf
         if kind == "auto":
             kind = "ease" if data.n_items <= self.ease_max_items else "itemknn"
@@ -208,10 +208,8 @@ class Hybrid(TextItemsMixin, Recommender):
         elif kind == "dlae":
             self.cf_model_ = DLAE(lam=self.cf_lam, dropout=self.cf_dropout,
                                   max_items=self.ease_max_items)
-        elif kind == "itemknn":
+        else:  # itemknn: check_catalogue refused anything else
             self.cf_model_ = ItemKNN(neighbors=int(self.cf_neighbors), similarity="cosine")
-        else:
-            raise ConfigError(f"cf must be auto, ease, dlae or itemknn, not {self.cf!r}")
         self.cf_model_.fit(data)
         self._fit_text(data)
         if self.transfer_kernel == "text":
@@ -236,19 +234,23 @@ class Hybrid(TextItemsMixin, Recommender):
                                  float(self.tower_lam))
         self.user_features_ = feats
 
-    def _check_choices(self, n_items: int) -> None:
-        """Refuse unknown tower / transfer choices, and the dense item × item ones on a
-        catalogue over ``ease_max_items``, before any fitting work."""
-        dense = {"tower": ("cold-start", "attributes"), "transfer_kernel": ("text", "embeddings")}
+    def check_catalogue(self, n_items: int) -> None:
+        """Refuse unknown collaborative / tower / transfer choices, and the dense item × item
+        ones (EASE, DLAE, the cold-start tower, the kernel transfer) on a catalogue over
+        ``ease_max_items``, before any fitting work."""
+        if self.cf not in ("auto", "ease", "dlae", "itemknn"):
+            raise ConfigError(f"cf must be auto, ease, dlae or itemknn, not {self.cf!r}")
+        dense = {"cf": (("ease", "dlae"), "itemknn"), "tower": (("cold-start",), "attributes"),
+                 "transfer_kernel": (("text",), "embeddings")}
         for name, (needs_dense, fallback) in dense.items():
             value = getattr(self, name)
-            if value not in (needs_dense, fallback):
-                raise ConfigError(f"{name} must be {fallback!r} or {needs_dense!r}, "
+            if name != "cf" and value not in (*needs_dense, fallback):
+                raise ConfigError(f"{name} must be {fallback!r} or {needs_dense[0]!r}, "
                                   f"not {value!r}")
-            if value == needs_dense and n_items > self.ease_max_items:
-                raise ConfigError(f"{name}={needs_dense!r} needs a dense item × item matrix: "
-                                  f"{n_items} items > ease_max_items {self.ease_max_items}; "
-                                  f"use {name}={fallback!r}")
+            if value in needs_dense and n_items > self.ease_max_items:
+                raise ConfigError(f"{name}={value!r} needs a dense item × item matrix: "
+                                  f"{n_items:,} items > ease_max_items {self.ease_max_items:,}"
+                                  f"; use {name}={fallback!r}")
 
     def _text_kernel(self, n_fit: int) -> np.ndarray:
         """The text kernel between every item (rows) and the first ``n_fit`` items, those

@@ -66,13 +66,18 @@ class ItemKNN(Recommender):
         return np.asarray((hist @ self.similarity_).todense(), dtype=np.float32)
 
 
+def check_dense(n_items: int, max_items: int, model: str) -> None:
+    """Refuse a dense item × item model over more than ``max_items`` items."""
+    if n_items > max_items:
+        raise ConfigError(
+            f"{model} needs a dense {n_items:,} × {n_items:,} item matrix "
+            f"({n_items**2 * 8 / 2**30:.1f} GiB) but max_items is {max_items:,}; raise "
+            "max_items or use another model")
+
+
 def _design(data: Dataset, binary: bool, max_items: int, model: str) -> sp.csr_matrix:
     """The float64 user × item input of a dense item × item model, after the size check."""
-    if data.n_items > max_items:
-        raise ConfigError(
-            f"{model} needs an {data.n_items}×{data.n_items} dense matrix "
-            f"({data.n_items**2 * 8 / 2**30:.1f} GiB); raise max_items or use another model"
-        )
+    check_dense(data.n_items, max_items, model)
     return (data.binary_matrix if binary else data.matrix).astype(np.float64)
 
 
@@ -125,6 +130,9 @@ class EASE(Recommender):
         self.max_items = max_items
         self.random_state = random_state
 
+    def check_catalogue(self, n_items: int) -> None:
+        check_dense(n_items, self.max_items, "EASE")
+
     def _fit(self, data: Dataset) -> None:
         X = _design(data, self.binary, self.max_items, "EASE")
         w = np.ones(data.n_items)
@@ -172,6 +180,9 @@ class DLAE(Recommender):
         self.binary = binary
         self.max_items = max_items
         self.random_state = random_state
+
+    def check_catalogue(self, n_items: int) -> None:
+        check_dense(n_items, self.max_items, "DLAE")
 
     def _fit(self, data: Dataset) -> None:
         p = float(self.dropout)

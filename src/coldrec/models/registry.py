@@ -50,6 +50,25 @@ class ModelSpec:
             return expand_grid(self.grid)
         return [cfg for part in self.grid for cfg in expand_grid(part)]
 
+    def for_catalogue(self, configs: Sequence[Mapping[str, Any]],
+                      n_items: int) -> tuple[list[dict[str, Any]], list[str]]:
+        """The ``configs`` whose model can serve ``n_items`` items, and why the others
+        cannot (one line per distinct reason; see :meth:`Recommender.check_catalogue`).
+
+        Raises the first reason as :class:`ConfigError` when no config is left."""
+        kept: list[dict[str, Any]] = []
+        reasons: dict[str, None] = {}
+        for cfg in configs:
+            try:
+                self.build(**cfg).check_catalogue(n_items)
+            except ConfigError as exc:
+                reasons.setdefault(str(exc))
+                continue
+            kept.append(dict(cfg))
+        if not kept and reasons:
+            raise ConfigError(next(iter(reasons)))
+        return kept, list(reasons)
+
 
 #: score-time blend axes of the hybrid (no refit needed to try them); the new-item boost is
 #: in z-score units, whose tail grows with the catalogue: on Complete Journey (68k products)
