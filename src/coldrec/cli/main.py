@@ -160,7 +160,7 @@ def evaluate(
         grid, refused = spec.for_catalogue(grid, ds.n_items)
         left_out = n_configs - len(grid)
         if left_out:  # dense item × item configs on a big catalogue: the rest still runs
-            err_console.print(f"[yellow]note:[/] {left_out} of {left_out + len(grid)} "
+            err_console.print(f"[yellow]note:[/] {left_out} of {n_configs} "
                               f"configurations left out: {'; '.join(refused)}")
         vectors = _item_vectors(ds, reranker, diversity, encoder)
         result = run_protocol(ds, protocol, spec.build, grid, ks, model_name=model, seed=seed,

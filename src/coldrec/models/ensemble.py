@@ -96,7 +96,6 @@ class Ensemble(Recommender):
         return models
 
     def _fit(self, data: Dataset) -> None:
-
         self._weights()
         self.models_ = [model.fit(data) for model in self._members()]
 
