@@ -84,17 +84,15 @@ def p3_entries(big: bool = False) -> list[Entry]:
     return entries
 
 
-def kernel_transfer(base: list[dict[str, Any]],
-                    ridges: Sequence[tuple[float, float, float]] = (KERNEL_RIDGES["cold"],),
-                    lexical_weights: Sequence[float] = (0.0, 1.0)) -> list[dict[str, Any]]:
+def kernel_transfer(base: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``base``'s configs that use the transfer, in kernel form over sentence-encoder +
-    TF-IDF similarity (``transfer_kernel="text"``: it reads the words too), with each of
-    ``ridges`` and each weight of the plain TF-IDF cosine beside it (0: none). Grouped by
-    fit, as ``base`` is."""
+    TF-IDF similarity (``transfer_kernel="text"``: it reads the words too), at the ridges new
+    arrivals want (``KERNEL_RIDGES["cold"]``), with and without the plain TF-IDF cosine
+    beside it. Grouped by fit, as ``base`` is."""
+    lam, drop, out = KERNEL_RIDGES["cold"]
     return [{**c, "transfer_kernel": "text", "transfer_lam": lam, "transfer_dropout": drop,
              "transfer_lam_out": out, "lexical_weight": lw}
-            for lam, drop, out in ridges for c in base if c.get("transfer_weight", 0.0) > 0
-            for lw in lexical_weights]
+            for c in base if c.get("transfer_weight", 0.0) > 0 for lw in (0.0, 1.0)]
 
 
 def embedding_transfer(grid: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -144,6 +144,15 @@ def fit_cold_start_tower(data: Dataset, features: np.ndarray, lam: float,
     return _ridge(sp.vstack(inputs), sp.vstack(targets), lam)
 
 
+#: the hybrid's categorical choices: allowed values, those that need a dense item × item
+#: matrix (refused over ``ease_max_items``) and what to use instead there
+_CHOICES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "cf": (("auto", "ease", "dlae", "itemknn"), ("ease", "dlae"), "itemknn"),
+    "tower": (("attributes", "cold-start"), ("cold-start",), "attributes"),
+    "transfer_kernel": (("embeddings", "text"), ("text",), "embeddings"),
+}
+
+
 class Hybrid(TextItemsMixin, Recommender):
     """Collaborative + language-model hybrid with a user tower (the default model)."""
 
@@ -238,16 +247,12 @@ class Hybrid(TextItemsMixin, Recommender):
         """Refuse unknown collaborative / tower / transfer choices, and the dense item × item
         ones (EASE, DLAE, the cold-start tower, the kernel transfer) on a catalogue over
         ``ease_max_items``, before any fitting work."""
-        if self.cf not in ("auto", "ease", "dlae", "itemknn"):
-            raise ConfigError(f"cf must be auto, ease, dlae or itemknn, not {self.cf!r}")
-        dense = {"cf": (("ease", "dlae"), "itemknn"), "tower": (("cold-start",), "attributes"),
-                 "transfer_kernel": (("text",), "embeddings")}
-        for name, (needs_dense, fallback) in dense.items():
+        for name, (allowed, dense, fallback) in _CHOICES.items():
             value = getattr(self, name)
-            if name != "cf" and value not in (*needs_dense, fallback):
-                raise ConfigError(f"{name} must be {fallback!r} or {needs_dense[0]!r}, "
-                                  f"not {value!r}")
-            if value in needs_dense and n_items > self.ease_max_items:
+            if value not in allowed:
+                raise ConfigError(f"{name} must be {', '.join(allowed[:-1])} or "
+                                  f"{allowed[-1]}, not {value!r}")
+            if value in dense and n_items > self.ease_max_items:
                 raise ConfigError(f"{name}={value!r} needs a dense item × item matrix: "
                                   f"{n_items:,} items > ease_max_items {self.ease_max_items:,}"
                                   f"; use {name}={fallback!r}")

@@ -94,8 +94,8 @@ def hybrid_grid() -> list[dict[str, Sequence[Any]]]:
     """The hybrid's default grid: each collaborative part with the blend axes, plus the
     transfer in kernel form over the DLAE parts at both ridge settings (with a transfer
     weight of 2 too: the warm map wants more weight than the embedding one). The kernel is a
-    dense item × item matrix, like EASE's and DLAE's, so catalogues over the model's
-    ``ease_max_items`` need ``cf=itemknn, transfer_kernel=embeddings``."""
+    dense item × item matrix, like EASE's and DLAE's: on catalogues over the model's
+    ``ease_max_items`` :meth:`ModelSpec.for_catalogue` keeps the item-KNN part."""
     grid: list[dict[str, Sequence[Any]]] = [
         {"cf": ["ease"], "cf_lam": [50, 100, 500, 5000], "cf_ips": [0.0, 0.25], **HYBRID_BLEND},
         {"cf": ["dlae"], "cf_lam": [100, 300], "cf_dropout": [0.5], **HYBRID_BLEND},
