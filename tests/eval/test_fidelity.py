@@ -48,6 +48,12 @@ def test_p4_popularity_and_fold_in(ml100k: Dataset) -> None:
     for task, ndcg in expected.items():
         assert pop.tasks[task].metrics["ndcg@20"] == pytest.approx(ndcg, abs=5e-4)
     assert pop.tasks["zero-shot"].metrics["recall@20"] == pytest.approx(0.1294, abs=5e-4)
+    zero = pop.tasks["zero-shot"]
+    assert len(zero.per_user["recall@20"]) == 189  # every cold user, in task order
+    low, high = zero.ci95["ndcg@20"]
+    assert low < zero.metrics["ndcg@20"] < high
+    assert 0.02 < high - low < 0.1  # 189 users: a few hundredths either way
+    assert zero.to_json()["ci95"]["ndcg@20"] == [round(low, 6), round(high, 6)]
     knn = run_protocol(ml100k, "P4", ItemKNN,
                        [{"similarity": "cosine", "neighbors": k} for k in (20, 50, 100, 200)],
                        [20], progress=False)

@@ -10,7 +10,14 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coldrec.eval import gini, head_items, hit_matrix, ranking_metrics, round_half_up
+from coldrec.eval import (
+    gini,
+    head_items,
+    hit_matrix,
+    per_user_metrics,
+    ranking_metrics,
+    round_half_up,
+)
 
 
 def truth_matrix(rows: list[list[int]], n_items: int) -> sp.csr_matrix:
@@ -130,3 +137,18 @@ def test_metrics_match_per_user_loop(case: tuple[np.ndarray, sp.csr_matrix, int]
         ndcgs.append(dcg / idcg)
     assert m[f"recall@{k}"] == pytest.approx(np.mean(recalls))
     assert m[f"ndcg@{k}"] == pytest.approx(np.mean(ndcgs))
+    users = per_user_metrics(recs, truth, [k])
+    np.testing.assert_allclose(users[f"recall@{k}"], recalls)
+    np.testing.assert_allclose(users[f"ndcg@{k}"], ndcgs)
+
+
+def test_per_user_metrics_skip_users_without_truth_and_match_the_means() -> None:
+    recs = np.array([[2, 9, 5], [0, 1, 2], [4, 3, 1]])
+    truth = truth_matrix([[2, 5, 7], [], [1]], 10)
+    users = per_user_metrics(recs, truth, [1, 3], metrics=("recall", "hit", "mrr"))
+    np.testing.assert_allclose(users["recall@3"], [2 / 3, 1.0])  # the empty row is left out
+    np.testing.assert_allclose(users["hit@1"], [1.0, 0.0])
+    np.testing.assert_allclose(users["mrr@3"], [1.0, 1 / 3])
+    means = ranking_metrics(recs, truth, [1, 3])
+    for name, values in users.items():
+        assert means[name] == pytest.approx(values.mean())

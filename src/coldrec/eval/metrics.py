@@ -38,6 +38,7 @@ __all__ = [
     "head_items",
     "hit_matrix",
     "intra_list_diversity",
+    "per_user_metrics",
     "ranking_metrics",
     "round_half_up",
 ]
@@ -95,6 +96,46 @@ def intra_list_diversity(top: np.ndarray, item_vectors: np.ndarray) -> float:
     return float(np.mean(1.0 - pair_sum[ok] / pairs[ok]))
 
 
+def _accuracy(name: str, hits: np.ndarray, n_truth: np.ndarray) -> np.ndarray:
+    """One accuracy metric per user from the users × k hit matrix and the truth sizes."""
+    k = hits.shape[1]
+    n_hit = hits.sum(axis=1)
+    if name == "recall":
+        return n_hit / n_truth
+    if name == "hit":
+        return (n_hit > 0).astype(np.float64)
+    if name == "precision":
+        return n_hit / k
+    if name == "mrr":
+        first = hits.argmax(axis=1) + 1
+        return np.where(hits.any(axis=1), 1.0 / first, 0.0)
+    if name == "map":
+        prec_at = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
+        return (prec_at * hits).sum(axis=1) / np.minimum(k, n_truth)
+    if name == "ndcg":
+        discounts = 1.0 / np.log2(np.arange(2, k + 2))
+        ideal = np.concatenate([[0.0], np.cumsum(discounts)])
+        return (hits * discounts).sum(axis=1) / ideal[np.minimum(k, n_truth).astype(np.int64)]
+    raise ValueError(f"unknown accuracy metric {name!r}; choose from {ACCURACY_METRICS}")
+
+
+def per_user_metrics(rec_ids: np.ndarray, truth: sp.csr_matrix, ks: Sequence[int],
+                     metrics: Iterable[str] = ("recall", "ndcg")) -> dict[str, np.ndarray]:
+    """Accuracy metrics per user (``"recall@20"`` → one value per user with truth).
+
+    Rows of ``truth`` without items are left out, as in :func:`ranking_metrics`, whose
+    accuracy figures are the means of these arrays. Two models ranked on the same task give
+    arrays aligned user by user, for paired comparisons (:mod:`coldrec.eval.stats`).
+    """
+    truth = sp.csr_matrix(truth)
+    n_truth = np.diff(truth.indptr)
+    keep = n_truth > 0
+    hits = hit_matrix(np.asarray(rec_ids)[keep], truth[keep])
+    n_truth = n_truth[keep].astype(np.float64)
+    return {f"{name}@{k}": _accuracy(name, hits[:, :k], n_truth)
+            for k in ks for name in metrics}
+
+
 def ranking_metrics(
     rec_ids: np.ndarray,
     truth: sp.csr_matrix,
@@ -129,34 +170,17 @@ def ranking_metrics(
     if len(rec) == 0:
         return out
     hits = hit_matrix(rec, truth)
-    discounts = 1.0 / np.log2(np.arange(2, hits.shape[1] + 2))
-    cum_disc = np.concatenate([[0.0], np.cumsum(discounts)])
-    shelf = np.arange(n_items) if candidates is None else np.asarray(candidates, dtype=np.int64)
     tail_truth = None
     if head is not None:
         tail_truth = truth.copy()
         tail_truth.data = tail_truth.data * (~head[tail_truth.indices])
         tail_truth.eliminate_zeros()
+    shelf = np.arange(n_items) if candidates is None else np.asarray(candidates, dtype=np.int64)
     for k in ks:
-        h = hits[:, :k]
-        n_hit = h.sum(axis=1)
+        for name in ACCURACY_METRICS:
+            if name in wanted:
+                out[f"{name}@{k}"] = float(np.mean(_accuracy(name, hits[:, :k], n_truth)))
         top = rec[:, :k]
-        if "recall" in wanted:
-            out[f"recall@{k}"] = float(np.mean(n_hit / n_truth))
-        if "ndcg" in wanted:
-            dcg = (h * discounts[:k]).sum(axis=1)
-            idcg = cum_disc[np.minimum(k, n_truth).astype(np.int64)]
-            out[f"ndcg@{k}"] = float(np.mean(dcg / idcg))
-        if "hit" in wanted:
-            out[f"hit@{k}"] = float(np.mean(n_hit > 0))
-        if "precision" in wanted:
-            out[f"precision@{k}"] = float(np.mean(n_hit / k))
-        if "mrr" in wanted:
-            first = np.where(h.any(axis=1), h.argmax(axis=1) + 1, 0)
-            out[f"mrr@{k}"] = float(np.mean(np.where(first > 0, 1.0 / np.maximum(first, 1), 0)))
-        if "map" in wanted:
-            prec_at = np.cumsum(h, axis=1) / np.arange(1, k + 1)
-            out[f"map@{k}"] = float(np.mean((prec_at * h).sum(axis=1) / np.minimum(k, n_truth)))
         valid = top[top >= 0]
         counts = np.bincount(valid, minlength=n_items)[shelf]
         if "coverage" in wanted:

@@ -11,41 +11,36 @@ import numpy as np
 import scipy.sparse as sp
 
 from coldrec.data.dataset import Dataset
-from coldrec.eval.metrics import head_items, ranking_metrics
+from coldrec.eval.metrics import head_items, per_user_metrics, ranking_metrics
 from coldrec.eval.protocols import EvalTask, Split, make_split
+from coldrec.eval.stats import bootstrap_ci
 from coldrec.models.base import Recommender
 from coldrec.models.ranking import tie_ranks
 from coldrec.progress import progress_bar
 from coldrec.rerank import DEPTH_FACTOR, RerankContext, Reranker
 
-__all__ = ["ProtocolResult", "TaskResult", "evaluate_task", "run_protocol"]
+__all__ = ["ProtocolResult", "TaskResult", "evaluate_task", "rank_task", "run_protocol",
+           "task_metrics"]
 
 
-def evaluate_task(
+def rank_task(
     model: Recommender,
     task: EvalTask,
-    ks: Sequence[int],
+    k: int,
     train: Dataset,
     *,
     seed: int = 0,
-    metrics: Sequence[str] | None = None,
-    head_counts: np.ndarray | None = None,
     rerank: Reranker | None = None,
     item_vectors: np.ndarray | None = None,
-) -> dict[str, float]:
-    """Rank ``task`` with ``model`` (fitted on ``train``) and compute metrics at ``ks``.
+) -> np.ndarray:
+    """Top-``k`` item indices per user of ``task`` from ``model`` (fitted on ``train``).
 
-    With ``rerank``, the model returns ``DEPTH_FACTOR × max(ks)`` candidates per user and the
+    With ``rerank``, the model returns ``DEPTH_FACTOR × k`` candidates per user and the
     re-ranker picks the final lists (its context: ``train``'s popularity, the users' known
-    items, ``item_vectors``). ``item_vectors`` also enables the intra-list diversity metric.
-
-    Ties are broken by the protocol's tie order (``default_rng(seed)`` permutation). The
-    head (for the tail metrics) is the top 20 % of items by ``head_counts`` (default: the
-    training counts of ``train``); protocols pass the counts of their own train part so the
-    head is the same before and after the refit.
+    items, ``item_vectors``). Ties are broken by the protocol's tie order
+    (``default_rng(seed)`` permutation).
     """
-    k_max = max(ks)
-    depth = k_max * DEPTH_FACTOR if rerank is not None else k_max
+    depth = k * DEPTH_FACTOR if rerank is not None else k
     ids, scores = model.recommend(
         task.users,
         k=depth,
@@ -60,7 +55,27 @@ def evaluate_task(
             train.binary_matrix[np.asarray(task.users, dtype=np.int64)]
         context = RerankContext.from_dataset(train, history=sp.csr_matrix(known),
                                              item_vectors=item_vectors)
-        ids, _ = rerank.rerank(ids, scores, k_max, context)
+        ids, _ = rerank.rerank(ids, scores, k, context)
+    return ids
+
+
+def task_metrics(
+    ids: np.ndarray,
+    task: EvalTask,
+    ks: Sequence[int],
+    train: Dataset,
+    *,
+    metrics: Sequence[str] | None = None,
+    head_counts: np.ndarray | None = None,
+    item_vectors: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Metrics at ``ks`` of the top lists ``ids`` (from :func:`rank_task`) on ``task``.
+
+    The head (for the tail metrics) is the top 20 % of items by ``head_counts`` (default: the
+    training counts of ``train``); protocols pass the counts of their own train part so the
+    head is the same before and after the refit. ``item_vectors`` enables the intra-list
+    diversity metric.
+    """
     counts = train.item_counts
     return ranking_metrics(
         ids,
@@ -77,6 +92,28 @@ def evaluate_task(
     )
 
 
+def evaluate_task(
+    model: Recommender,
+    task: EvalTask,
+    ks: Sequence[int],
+    train: Dataset,
+    *,
+    seed: int = 0,
+    metrics: Sequence[str] | None = None,
+    head_counts: np.ndarray | None = None,
+    rerank: Reranker | None = None,
+    item_vectors: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Rank ``task`` with ``model`` (fitted on ``train``) and compute metrics at ``ks``.
+
+    :func:`rank_task` then :func:`task_metrics`; the keywords are theirs.
+    """
+    ids = rank_task(model, task, max(ks), train, seed=seed, rerank=rerank,
+                    item_vectors=item_vectors)
+    return task_metrics(ids, task, ks, train, metrics=metrics, head_counts=head_counts,
+                        item_vectors=item_vectors)
+
+
 @dataclass
 class TaskResult:
     """Outcome of one test task: chosen configuration, its validation score, test metrics."""
@@ -87,12 +124,17 @@ class TaskResult:
     fit_seconds: float
     eval_seconds: float
     trainonly: dict[str, float] | None = None
+    #: recall and NDCG per test user (``"ndcg@20"`` → array), for paired comparisons
+    per_user: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: 95 % bootstrap interval of each ``per_user`` mean (:func:`coldrec.eval.stats.bootstrap_ci`)
+    ci95: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "params": self.params,
             "valid": self.valid,
             "metrics": self.metrics,
+            "ci95": {name: [round(lo, 6), round(hi, 6)] for name, (lo, hi) in self.ci95.items()},
             "fit_seconds": round(self.fit_seconds, 3),
             "eval_seconds": round(self.eval_seconds, 3),
         }
@@ -224,9 +266,12 @@ def run_protocol(
             fitted[fit_id] = (model, time.perf_counter() - start)
         model, fit_s = fitted[fit_id]
         start = time.perf_counter()
-        metrics = evaluate_task(model, task, ks, test_train, seed=seed, head_counts=head,
-                                rerank=rerank, item_vectors=item_vectors)
+        ids = rank_task(model, task, max(ks), test_train, seed=seed, rerank=rerank,
+                        item_vectors=item_vectors)
+        metrics = task_metrics(ids, task, ks, test_train, head_counts=head,
+                               item_vectors=item_vectors)
         eval_s = time.perf_counter() - start
+        per_user = per_user_metrics(ids, task.truth, ks)
         trainonly = None
         if name in split.trainonly_tasks and sel_model is not None:
             trainonly = evaluate_task(sel_model, split.trainonly_tasks[name], ks, sel_train,
@@ -234,6 +279,9 @@ def run_protocol(
                                       item_vectors=item_vectors)
         result.tasks[name] = TaskResult(params=chosen, valid=float(valid_score),
                                         metrics=metrics, fit_seconds=fit_s,
-                                        eval_seconds=eval_s, trainonly=trainonly)
+                                        eval_seconds=eval_s, trainonly=trainonly,
+                                        per_user=per_user,
+                                        ci95={m: bootstrap_ci(v, seed=seed)
+                                              for m, v in per_user.items()})
     return result
 
