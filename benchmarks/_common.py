@@ -21,7 +21,10 @@ Every table below is written by a script in `benchmarks/`; each section names th
 that reproduces it, the machine and the date. Peer figures come from
 `../shared/benchmarks/PEERS.md` (same protocols, same splits, same evaluator definitions).
 Timings are wall-clock on the machine named; read single fit times as ±50 % on a shared
-machine, and compare only figures taken in the same run.
+machine, and compare only figures taken in the same run. Accuracy figures are means over the
+test users and carry sampling noise; the cold-start target tables give each figure's 95 %
+bootstrap interval and the paired difference to the best other model of the run
+(`coldrec.eval.stats`), and `coldrec evaluate` prints the intervals for any run.
 """
 
 PACKAGES = ("numpy", "scipy", "pandas", "implicit", "scikit-learn", "torch")

@@ -54,6 +54,8 @@ def test_evaluate_tasks_json_for_multi_task_protocols(ml100k) -> None:
     doc = json.loads(result.stdout)
     assert set(doc["tasks"]) == {"zero-shot", "first-1", "first-3", "first-5"}
     assert doc["tasks"]["zero-shot"]["metrics"]["ndcg@20"] == pytest.approx(0.4965, abs=5e-4)
+    low, high = doc["tasks"]["zero-shot"]["ci95"]["ndcg@20"]
+    assert low < 0.4965 < high
 
 
 def test_evaluate_table(shop: Path) -> None:
@@ -61,6 +63,7 @@ def test_evaluate_table(shop: Path) -> None:
                                  "--encoder", "e5-multilingual", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert "ndcg@10" in result.stdout and "fit s" in result.stdout
+    assert "ndcg 95 % CI" in result.stdout
 
 
 def test_recommend_known_unknown_and_with_clicks(shop: Path, tmp_path: Path) -> None:

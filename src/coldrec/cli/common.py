@@ -133,6 +133,11 @@ def metrics_table(result: ProtocolResult, ks: Sequence[int]) -> Table:
         cells = [per_task[n].metrics.get(f"{metric}@{k}") for n, k in columns]
         if any(c is not None for c in cells):
             table.add_row(metric, *["–" if c is None else f"{c:.4f}" for c in cells])
+    for metric in ("recall", "ndcg"):  # how far another draw of test users could move them
+        ci = [per_task[n].ci95.get(f"{metric}@{k}") for n, k in columns]
+        if any(c is not None for c in ci):
+            table.add_row(f"{metric} 95 % CI", *["–" if c is None else f"{c[0]:.4f}–{c[1]:.4f}"
+                                                for c in ci])
     table.add_row("fit s", *[f"{per_task[n].fit_seconds:.2f}" for n, _ in columns])
     table.add_row("eval s", *[f"{per_task[n].eval_seconds:.2f}" for n, _ in columns])
     table.add_row("users", *[str(per_task[n].metrics.get("users", 0)) for n, _ in columns])
