@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coldrec.errors import ConfigError
 from coldrec.eval import (
     gini,
     head_items,
@@ -152,3 +153,5 @@ def test_per_user_metrics_skip_users_without_truth_and_match_the_means() -> None
     means = ranking_metrics(recs, truth, [1, 3])
     for name, values in users.items():
         assert means[name] == pytest.approx(values.mean())
+    with pytest.raises(ConfigError, match="unknown accuracy metric 'ndgc'"):
+        per_user_metrics(recs, truth, [3], metrics=("ndgc",))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from coldrec.errors import DataError
 from coldrec.eval import bootstrap_ci, paired_difference
 
 
@@ -33,10 +34,12 @@ def test_equal_values_give_a_point() -> None:
 
 
 def test_bad_values_are_refused() -> None:
-    with pytest.raises(ValueError, match="non-empty 1-d"):
+    with pytest.raises(DataError, match="non-empty 1-d"):
         bootstrap_ci([])
-    with pytest.raises(ValueError, match="same users"):
+    with pytest.raises(DataError, match="same users"):
         paired_difference([0.1, 0.2], [0.1])
+    with pytest.raises(DataError, match="1-d"):
+        bootstrap_ci([[0.1, 0.2]])
 
 
 def test_pairing_finds_a_small_gain_that_separate_intervals_cannot() -> None:

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from coldrec.errors import ConfigError
 from coldrec.rerank.popularity import head_items, round_half_up
 
 __all__ = [
@@ -116,7 +117,7 @@ def _accuracy(name: str, hits: np.ndarray, n_truth: np.ndarray) -> np.ndarray:
         discounts = 1.0 / np.log2(np.arange(2, k + 2))
         ideal = np.concatenate([[0.0], np.cumsum(discounts)])
         return (hits * discounts).sum(axis=1) / ideal[np.minimum(k, n_truth).astype(np.int64)]
-    raise ValueError(f"unknown accuracy metric {name!r}; choose from {ACCURACY_METRICS}")
+    raise ConfigError(f"unknown accuracy metric {name!r}; choose from {ACCURACY_METRICS}")
 
 
 def per_user_metrics(rec_ids: np.ndarray, truth: sp.csr_matrix, ks: Sequence[int],

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from coldrec.errors import DataError
+
 __all__ = ["Difference", "bootstrap_ci", "paired_difference"]
 
 #: resamples per interval; the percentile interval's ends move by ~0.1 % of the spread
@@ -25,7 +27,7 @@ N_RESAMPLES = 2000
 def _as_values(values: np.ndarray | list[float], what: str) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1 or len(arr) == 0:
-        raise ValueError(f"{what} must be a non-empty 1-d array of per-user values, "
+        raise DataError(f"{what} must be a non-empty 1-d array of per-user values, "
                          f"not shape {arr.shape}")
     return arr
 
@@ -68,7 +70,7 @@ def paired_difference(a: np.ndarray | list[float], b: np.ndarray | list[float], 
     x = _as_values(a, "a")
     y = _as_values(b, "b")
     if x.shape != y.shape:
-        raise ValueError(f"paired values need the same users: {len(x)} values against "
+        raise DataError(f"paired values need the same users: {len(x)} values against "
                          f"{len(y)}")
     diff = x - y
     low, high = bootstrap_ci(diff, level=level, n_resamples=n_resamples, seed=seed)
