@@ -242,15 +242,20 @@ async function loadEvaluation() {
     return;
   }
   const metrics = ["recall@10", "ndcg@10", "coverage@10", "tail_share@10", "avg_pop@10"];
+  // recall and NDCG with their 95 % bootstrap interval over the test users, when saved
+  const cell = (t, m) => (t.ci95?.[m]
+    ? `${fmt(t.metrics[m])} (${fmt(t.ci95[m][0])}–${fmt(t.ci95[m][1])})` : fmt(t.metrics[m]));
   const rows = [];
   for (const r of rep.results) {
     const tasks = r.tasks || { [r.protocol]: r };
     for (const [name, t] of Object.entries(tasks)) {
       rows.push([`${r.model}${r.tasks ? ` (${name})` : ""}`, r.protocol,
-                 ...metrics.map((m) => fmt(t.metrics[m]))]);
+                 ...metrics.map((m) => cell(t, m))]);
     }
   }
-  box.replaceChildren(table(["model", "protocol", ...metrics], rows),
+  const head = metrics.map((m) => (m.startsWith("recall") || m.startsWith("ndcg")
+    ? `${m} (95% CI)` : m));
+  box.replaceChildren(table(["model", "protocol", ...head], rows),
     el("p", { class: "muted" }, `${rep.results[0]?.dataset ?? ""} · ${rep.created} · ${rep.command}`));
 }
 
