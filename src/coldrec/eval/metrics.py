@@ -97,6 +97,16 @@ def intra_list_diversity(top: np.ndarray, item_vectors: np.ndarray) -> float:
     return float(np.mean(1.0 - pair_sum[ok] / pairs[ok]))
 
 
+def _rows_with_truth(rec_ids: np.ndarray, truth: sp.csr_matrix,
+                     ) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
+    """The lists, truth rows and truth sizes (float) of the users with at least one truth
+    item: the users every metric averages over."""
+    truth = sp.csr_matrix(truth)
+    n_truth = np.diff(truth.indptr)
+    keep = n_truth > 0
+    return np.asarray(rec_ids)[keep], truth[keep], n_truth[keep].astype(np.float64)
+
+
 def _accuracy(name: str, hits: np.ndarray, n_truth: np.ndarray) -> np.ndarray:
     """One accuracy metric per user from the users × k hit matrix and the truth sizes."""
     k = hits.shape[1]
@@ -128,11 +138,8 @@ def per_user_metrics(rec_ids: np.ndarray, truth: sp.csr_matrix, ks: Sequence[int
     accuracy figures are the means of these arrays. Two models ranked on the same task give
     arrays aligned user by user, for paired comparisons (:mod:`coldrec.eval.stats`).
     """
-    truth = sp.csr_matrix(truth)
-    n_truth = np.diff(truth.indptr)
-    keep = n_truth > 0
-    hits = hit_matrix(np.asarray(rec_ids)[keep], truth[keep])
-    n_truth = n_truth[keep].astype(np.float64)
+    rec, truth, n_truth = _rows_with_truth(rec_ids, truth)
+    hits = hit_matrix(rec, truth)
     return {f"{name}@{k}": _accuracy(name, hits[:, :k], n_truth)
             for k in ks for name in metrics}
 
@@ -159,12 +166,7 @@ def ranking_metrics(
     enables ``tail_share`` and ``tail_recall``; ``focus`` (item indices) adds
     ``<focus_name>_share@k``, the share of recommended slots holding those items.
     """
-    truth = sp.csr_matrix(truth)
-    n_truth = np.diff(truth.indptr)
-    keep = n_truth > 0
-    rec = np.asarray(rec_ids)[keep]
-    truth = truth[keep]
-    n_truth = n_truth[keep].astype(np.float64)
+    rec, truth, n_truth = _rows_with_truth(rec_ids, truth)
     n_items = truth.shape[1]
     wanted = set(metrics) if metrics is not None else set(ACCURACY_METRICS + BEYOND_METRICS)
     out: dict[str, float] = {}
