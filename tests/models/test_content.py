@@ -10,8 +10,8 @@ import scipy.sparse as sp
 from coldrec.data import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models import DLAE, ContentKNN, Hybrid, Recommender
-from coldrec.models.content import zscore
 from coldrec.models.hybrid import fit_cold_start_tower, fit_kernel_transfer, fit_transfer
+from coldrec.models.ranking import zscore
 from tests.conftest import N_A, block_frames
 from tests.models.contract import RecommenderContract
 

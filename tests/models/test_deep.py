@@ -150,7 +150,7 @@ class TestLightGCN(RecommenderContract):
 def test_early_stopping_keeps_the_best_epoch(blocks: Dataset) -> None:
     scores = iter([0.1, 0.3, 0.2, 0.25, 0.1, 0.05, 0.0, 0.0])
     model = MultVAE(hidden=16, latent=4, epochs=8, patience=3, progress=False)
-    model.fit(blocks, validate=lambda m: next(scores))
+    model.fit(blocks, validation=lambda m: next(scores))
     assert model.best_epoch_ == 2 and len(model.valid_history_) == 5  # stopped after 3 worse
     assert model.refit_params() == {"epochs": 2}
 

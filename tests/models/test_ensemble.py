@@ -9,7 +9,7 @@ import pytest
 from coldrec.data import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models import EASE, Ensemble, ItemKNN, Recommender
-from coldrec.models.content import zscore
+from coldrec.models.ranking import zscore
 from tests.models.contract import RecommenderContract
 
 PARAMS = {"ease": {"lam": 10.0}, "itemknn": {"neighbors": 20, "similarity": "cosine"}}

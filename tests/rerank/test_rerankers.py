@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from coldrec.data import Dataset
+from coldrec.data.popularity import popularity_groups
 from coldrec.errors import ConfigError
 from coldrec.eval import make_split
 from coldrec.eval.metrics import intra_list_diversity
@@ -26,7 +27,6 @@ from coldrec.rerank import (
     RerankContext,
     TailQuota,
     get_reranker,
-    popularity_groups,
     relevance,
 )
 

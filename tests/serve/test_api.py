@@ -158,7 +158,7 @@ def test_factor_model_answers_through_the_ann_index(tmp_path) -> None:
 
     with make_client(tmp_path / "als.sqlite", model="als") as c:
         service = c.app.state.service
-        service.ann_threshold = 1  # rebuild with an index even for 12 items
+        service.models.ann_threshold = 1  # rebuild with an index even for 12 items
         service.retrain()
         live = service.live
         assert live.index is not None
@@ -183,7 +183,7 @@ def test_cached_answers_never_outlive_a_write(client: TestClient) -> None:
     assert first[0] not in after  # bought now: excluded at once, not served from cache
     client.put("/items/3000", json={"title": "kitchen product special", "category":
                                     "Home > Kitchen"}, headers=AUTH)
-    assert service.cache_hits == hits + 1 and not service._answers
+    assert service.cache_hits == hits + 1 and not len(service.cache)
 
 
 def test_closed_reads_need_a_key(tmp_path) -> None:

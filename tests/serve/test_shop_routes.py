@@ -108,7 +108,7 @@ def test_experiment_arms_answer_with_their_own_model(tmp_path: Path) -> None:
     with make_client(tmp_path / "s.sqlite", experiment=design) as client:
         assert client.get("/experiment/report").json()["variants"][0]["users"] == 0
         service = client.app.state.service
-        assert len({id(v) for v in service._lives.values()}) == 2  # hybrid shared by two
+        assert len({id(v) for v in service.models._lives.values()}) == 2  # hybrid shared by two
         by_arm: dict[str, list[list[str]]] = {}
         for u in range(100, 140):
             body = client.get(f"/recommend/{u}?k=3").json()
@@ -126,7 +126,7 @@ def test_experiment_arms_answer_with_their_own_model(tmp_path: Path) -> None:
         assert client.put("/items/x9", json={"title": "garden product new"},
                           headers=AUTH).json()["recommendable"]
         assert client.post("/admin/retrain?wait=true", headers=AUTH).status_code == 202
-        assert {v.version for v in service._lives.values()} == {2}
+        assert {v.version for v in service.models._lives.values()} == {2}
     with make_client(tmp_path / "n.sqlite") as client:
         assert client.get("/experiment/report").status_code == 404
 

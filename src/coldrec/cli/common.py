@@ -18,11 +18,16 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.eval.runner import ProtocolResult
 from coldrec.models.base import Recommender
+from coldrec.models.capabilities import TextVectors
 from coldrec.models.ensemble import member_names
 from coldrec.models.registry import ModelSpec, ensemble_weights
-from coldrec.rerank import DEPTH_FACTOR, RerankContext, Reranker
+from coldrec.pipeline import ListRequest, Pipeline, RankedLists
+from coldrec.rerank import Reranker
+from coldrec.text.encoders import DEFAULT_ENCODER
+from coldrec.text.templates import embed_items
 
-__all__ = ["Shopper", "parse_ks", "parse_params", "recommend_for", "recommendation_table"]
+__all__ = ["Shopper", "parse_ks", "parse_params", "pipeline_for", "recommend_for",
+           "recommendation_table", "search_for", "shopper_request"]
 
 
 def parse_ks(text: str) -> list[int]:
@@ -85,31 +90,38 @@ class Shopper:
     items: Sequence[Any] = ()
 
 
-def recommend_for(
-    model: Recommender, data: Dataset, shopper: Shopper, k: int = 10, *,
-    rerank: Reranker | None = None, context: RerankContext | None = None,
-) -> pd.DataFrame:
-    """Top-``k`` for one shopper with raw ids; unknown ids get cold-start answers.
-
-    With ``rerank`` (and its ``context``), ``DEPTH_FACTOR × k`` candidates are re-ranked."""
-    user = data.users.lookup([shopper.user_id], unknown="unknown") if shopper.user_id is not None \
-        else np.asarray([-1])
+def shopper_request(data: Dataset, shopper: Shopper, k: int = 10, *,
+                    rerank: Reranker | None = None) -> ListRequest:
+    """The pipeline request of one shopper given by raw ids (unknown ids are new shoppers;
+    unknown item ids are left out)."""
+    user = data.users.lookup([shopper.user_id], unknown="unknown") \
+        if shopper.user_id is not None else np.asarray([-1])
     history = None
     if shopper.items:
         idx = data.items.lookup(list(shopper.items), unknown="drop")
         history = sp.csr_matrix((np.ones(len(idx), np.float32), (np.zeros(len(idx), int), idx)),
                                 shape=(1, data.n_items))
     attributes = pd.DataFrame([dict(shopper.attributes)]) if shopper.attributes else None
-    depth = k * DEPTH_FACTOR if rerank is not None else k
-    ids, scores = model.recommend(user, k=depth, history=history, attributes=attributes)
-    if rerank is not None and context is not None:
-        known = history if history is not None else (
-            data.binary_matrix[user] if user[0] >= 0 else sp.csr_matrix((1, data.n_items)))
-        ctx = RerankContext(item_counts=context.item_counts, history=sp.csr_matrix(known),
-                            item_vectors=context.item_vectors, catalog=context.catalog)
-        ids, scores = rerank.rerank(ids, scores, k, ctx)
-    keep = ids[0] >= 0
-    return _frame(data, ids[0][keep], scores[0][keep])
+    return ListRequest(user, k=k, history=history, attributes=attributes, rerank=rerank,
+                       explain=True)
+
+
+def pipeline_for(model: Recommender, data: Dataset, encoder: str | None = None) -> Pipeline:
+    """The recommendation pipeline of ``model`` on ``data``; a model without text vectors
+    borrows the catalogue's (encoded on first use, for diversity re-ranking)."""
+    vectors = None
+    if not isinstance(model, TextVectors):
+        def vectors() -> np.ndarray:
+            return embed_items(data, encoder or DEFAULT_ENCODER)
+    return Pipeline.for_dataset(model, data, item_vectors=vectors)
+
+
+def recommend_for(model: Recommender, data: Dataset, shopper: Shopper, k: int = 10, *,
+                  rerank: Reranker | None = None, encoder: str | None = None) -> pd.DataFrame:
+    """Top-``k`` for one shopper with raw ids, through the pipeline; unknown ids get
+    cold-start answers."""
+    request = shopper_request(data, shopper, k, rerank=rerank)
+    return _frame(data, pipeline_for(model, data, encoder).run(request))
 
 
 def metrics_table(result: ProtocolResult, ks: Sequence[int]) -> Table:
@@ -146,24 +158,21 @@ def metrics_table(result: ProtocolResult, ks: Sequence[int]) -> Table:
 
 def search_for(model: Recommender, data: Dataset, query: str, *, user_id: Any = None,
                k: int = 10) -> pd.DataFrame:
-    """Products for a text query with raw ids; personalised when ``user_id`` is given."""
-    if not hasattr(model, "search"):
-        raise ConfigError(f"{type(model).__name__} does not read text; use a text-aware model "
-                          "(hybrid, content-knn) for search")
-    user = None
-    if user_id is not None:
-        user = int(data.users.lookup([user_id], unknown="unknown")[0])
-    items, scores = model.search(query, k=k, user=user)
-    keep = items >= 0
-    return _frame(data, items[keep], scores[keep])
+    """Products for a text query with raw ids, through the pipeline; personalised when
+    ``user_id`` is a known shopper."""
+    request = shopper_request(data, Shopper(user_id), k)
+    request.query = query
+    return _frame(data, pipeline_for(model, data).run(request))
 
 
-def _frame(data: Dataset, items: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+def _frame(data: Dataset, lists: RankedLists) -> pd.DataFrame:
+    items, scores, reasons = lists.row(0)
     return pd.DataFrame({
         "rank": np.arange(1, len(items) + 1),
         "item_id": data.items.raw(items),
         "score": scores,
         "product": [data.describe_item(int(i)) for i in items],
+        "reason": reasons,
     })
 
 
@@ -174,8 +183,10 @@ def recommendation_table(frame: pd.DataFrame, title: str) -> Table:
     table.add_column("item id")
     table.add_column("product")
     table.add_column("score", justify="right")
+    table.add_column("why")
     for row in frame.itertuples(index=False):
-        table.add_row(str(row.rank), str(row.item_id), row.product, f"{row.score:.3g}")
+        table.add_row(str(row.rank), str(row.item_id), row.product, f"{row.score:.3g}",
+                      row.reason)
     return table
 
 

@@ -26,6 +26,7 @@ from coldrec.cli.common import (
     search_for,
 )
 from coldrec.data.builtin import BUILTIN_DATASETS, load
+from coldrec.data.dataset import Dataset
 from coldrec.errors import ColdrecError, ConfigError
 from coldrec.eval.protocols import PROTOCOLS
 from coldrec.eval.report import dataset_stats, plot_long_tail
@@ -33,8 +34,9 @@ from coldrec.eval.reports import save_evaluation
 from coldrec.eval.runner import run_protocol
 from coldrec.models.base import Recommender
 from coldrec.models.registry import MODELS, get_model_spec
-from coldrec.rerank import MMR, PRESETS, RERANKERS, Chain, RerankContext, Reranker, get_reranker
-from coldrec.text.encoders import ENCODERS
+from coldrec.pipeline import load_model, save_model
+from coldrec.rerank import PRESETS, RERANKERS, get_reranker
+from coldrec.text.encoders import DEFAULT_ENCODER, ENCODERS
 from coldrec.text.templates import embed_items
 
 app = typer.Typer(
@@ -59,13 +61,9 @@ RerankOpt = Annotated[str | None, typer.Option(
                      f"({', '.join([*RERANKERS, *PRESETS])})")]
 
 
-def _item_vectors(ds: Any, rerank: Reranker | None, diversity: bool,
-                  encoder: str | None) -> Any:
-    """Text vectors when a re-ranker or the diversity metric needs them."""
-    stages = rerank.stages if isinstance(rerank, Chain) else [rerank]
-    if not diversity and not any(isinstance(s, MMR) for s in stages):
-        return None
-    return embed_items(ds, encoder or "use-multilingual")
+def _diversity_vectors(ds: Any, diversity: bool, encoder: str | None) -> Any:
+    """Text vectors of the catalogue when the diversity metric is asked for."""
+    return embed_items(ds, encoder or DEFAULT_ENCODER) if diversity else None
 
 
 def _fixed(spec_name: str, params: list[str] | None, encoder: str | None) -> dict[str, Any]:
@@ -162,7 +160,7 @@ def evaluate(
         if left_out:  # dense item × item configs on a big catalogue: the rest still runs
             err_console.print(f"[yellow]note:[/] {left_out} of {n_configs} "
                               f"configurations left out: {'; '.join(refused)}")
-        vectors = _item_vectors(ds, reranker, diversity, encoder)
+        vectors = _diversity_vectors(ds, diversity, encoder)
         result = run_protocol(ds, protocol, spec.build, grid, ks, model_name=model, seed=seed,
                               progress=progress and not as_json, rerank=reranker,
                               item_vectors=vectors)
@@ -182,10 +180,13 @@ def evaluate(
 
 
 def _fit_or_load(ds_name: str, model: str, params: list[str] | None,
-                 load_dir: Path | None, encoder: str | None = None) -> tuple[Any, Recommender]:
-    ds = load(ds_name)
+                 load_dir: Path | None, encoder: str | None = None
+                 ) -> tuple[Dataset, Recommender]:
+    """A model saved by ``train`` with the data it answers for, or one fitted now."""
     if load_dir is not None:
-        return ds, Recommender.load(load_dir)
+        fitted, ds = load_model(load_dir)
+        return ds, fitted
+    ds = load(ds_name)
     spec = get_model_spec(model)
     return ds, spec.build(**_fixed(model, params, encoder)).fit(ds)
 
@@ -200,8 +201,8 @@ def train(
 ) -> None:
     """Fit a model on all of a dataset and save it (``config.json`` + ``state.npz``)."""
     try:
-        _, fitted = _fit_or_load(data, model, params, None, encoder)
-        fitted.save(out)
+        ds, fitted = _fit_or_load(data, model, params, None, encoder)
+        save_model(fitted, ds, out)
     except ColdrecError as exc:
         _fail(exc)
     console.print(f"saved {fitted!r} to {out}")
@@ -230,12 +231,8 @@ def recommend(
         reranker = get_reranker(rerank) if rerank else None
         ds, fitted = _fit_or_load(data, model, params, load_dir, encoder)
         attributes = {key: str(v) for key, v in parse_params(attr or []).items()}
-        context = None
-        if reranker is not None:
-            context = RerankContext.from_dataset(
-                ds, item_vectors=_item_vectors(ds, reranker, False, encoder))
         frame = recommend_for(fitted, ds, Shopper(user, attributes or None, item or ()), k=k,
-                              rerank=reranker, context=context)
+                              rerank=reranker, encoder=encoder)
     except ColdrecError as exc:
         _fail(exc)
     _show_list(frame, f"{type(fitted).__name__} for shopper {user}", as_json)
@@ -295,6 +292,8 @@ def serve(
         help="accept writes without an API key (a local demo only)")] = False,
     experiment: Annotated[Path | None, typer.Option(
         help="run this A/B experiment design (JSON) on every shopper")] = None,
+    load_dir: Annotated[Path | None, typer.Option(
+        "--load", help="answer with a model saved by `train` instead of training one")] = None,
 ) -> None:  # pragma: no cover - runs a server until stopped
     """Run the recommendation service (HTTP API and the demo page at /; API key from
     COLDREC_API_KEY)."""
@@ -311,6 +310,8 @@ def serve(
         overrides["open_writes"] = True
     if experiment is not None:
         overrides["experiment"] = experiment
+    if load_dir is not None:
+        overrides["model_path"] = load_dir
     uvicorn.run(create_app(Settings(**overrides)), host=host, port=port, log_level="info",
                 access_log=access_log)
 

@@ -29,8 +29,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from coldrec.data.popularity import head_items, round_half_up
 from coldrec.errors import ConfigError
-from coldrec.rerank.popularity import head_items, round_half_up
 
 __all__ = [
     "ACCURACY_METRICS",

@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from coldrec.data.dataset import Dataset
 from coldrec.eval.metrics import head_items, per_user_metrics, ranking_metrics
 from coldrec.eval.protocols import EvalTask, Split, make_split
 from coldrec.eval.stats import bootstrap_ci
 from coldrec.models.base import Recommender
+from coldrec.models.capabilities import EpochTrained, Validation
 from coldrec.models.ranking import tie_ranks
+from coldrec.pipeline import ListRequest, Pipeline
 from coldrec.progress import progress_bar
-from coldrec.rerank import DEPTH_FACTOR, RerankContext, Reranker
+from coldrec.rerank import Reranker
 
 __all__ = ["ProtocolResult", "TaskResult", "evaluate_task", "rank_task", "run_protocol",
            "task_metrics"]
@@ -33,30 +34,20 @@ def rank_task(
     rerank: Reranker | None = None,
     item_vectors: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Top-``k`` item indices per user of ``task`` from ``model`` (fitted on ``train``).
+    """Top-``k`` item indices per user of ``task`` from ``model`` (fitted on ``train``),
+    through the recommendation :class:`~coldrec.pipeline.Pipeline`.
 
-    With ``rerank``, the model returns ``DEPTH_FACTOR × k`` candidates per user and the
-    re-ranker picks the final lists (its context: ``train``'s popularity, the users' known
-    items, ``item_vectors``). Ties are broken by the protocol's tie order
-    (``default_rng(seed)`` permutation).
+    With ``rerank`` the pipeline re-ranks candidates at depth (its context: ``train``'s
+    popularity and catalogue, the users' known items, ``item_vectors`` or the model's own
+    text vectors). Ties are broken by the protocol's tie order (``default_rng(seed)``
+    permutation).
     """
-    depth = k * DEPTH_FACTOR if rerank is not None else k
-    ids, scores = model.recommend(
-        task.users,
-        k=depth,
-        exclude_seen=task.exclude_seen,
-        candidates=task.candidates,
-        history=task.history,
-        exclude=task.exclude,
-        tie_rank=tie_ranks(train.n_items, seed),
-    )
-    if rerank is not None:
-        known = task.history if task.history is not None else \
-            train.binary_matrix[np.asarray(task.users, dtype=np.int64)]
-        context = RerankContext.from_dataset(train, history=sp.csr_matrix(known),
-                                             item_vectors=item_vectors)
-        ids, _ = rerank.rerank(ids, scores, k, context)
-    return ids
+    pipeline = Pipeline.for_dataset(model, train, item_vectors=item_vectors,
+                                    tie_rank=tie_ranks(train.n_items, seed))
+    request = ListRequest(task.users, k=k, history=task.history,
+                          candidates=task.candidates, exclude_seen=task.exclude_seen,
+                          exclude=task.exclude, rerank=rerank)
+    return pipeline.run(request).ids
 
 
 def task_metrics(
@@ -171,21 +162,17 @@ def _fit_key(model: Recommender) -> str:
 
 
 def _fitted_for(factory: Callable[..., Recommender], params: dict[str, Any], train: Dataset,
-                cache: dict[str, Recommender],
-                validate: Callable[[Recommender], float] | None) -> Recommender:
+                cache: dict[str, Recommender], validation: Validation) -> Recommender:
     """A model fitted with ``params``, reusing a fit that differs only in score-time params.
 
-    Models trained by epochs (``uses_validation``) get ``validate`` for early stopping.
+    Epoch-trained models stop early on ``validation``; the others ignore it.
     """
     model = factory(**params)
     key = _fit_key(model)
     if key in cache:
         return cache[key].set_params(**params)
     cache.clear()  # one fit in memory at a time: configs are visited grouped by fit
-    if getattr(model, "uses_validation", False) and validate is not None:
-        cache[key] = model.fit(train, validate=validate)  # type: ignore[call-arg]
-    else:
-        cache[key] = model.fit(train)
+    cache[key] = model.fit(train, validation=validation)
     return model
 
 
@@ -228,7 +215,8 @@ def run_protocol(
 
     def validate(m: Recommender) -> float:
         return evaluate_task(m, split.selection.tasks[first_task], [k_sel], sel_train,
-                             seed=seed, metrics=[metric], rerank=rerank).get(key, 0.0)
+                             seed=seed, metrics=[metric], rerank=rerank,
+                             item_vectors=item_vectors).get(key, 0.0)
 
     for idx in order:
         params = configs[idx]
@@ -237,14 +225,15 @@ def run_protocol(
             if name not in used:
                 continue
             score = evaluate_task(model, task, [k_sel], sel_train, seed=seed,
-                                  metrics=[metric], rerank=rerank).get(key, 0.0)
+                                  metrics=[metric], rerank=rerank,
+                                  item_vectors=item_vectors).get(key, 0.0)
             if name not in best or score > best[name][0] or (
                     score == best[name][0] and idx < best[name][1]):
                 kept = model.clone(**params) if name in keep_models else None
                 if kept is not None:  # a snapshot: the cached fit is re-parameterised later
                     kept.__dict__.update({k: v for k, v in vars(model).items()
                                           if k.endswith("_")})
-                refit = model.refit_params() if hasattr(model, "refit_params") else {}
+                refit = model.refit_params() if isinstance(model, EpochTrained) else {}
                 best[name] = (score, idx, kept, refit)
         bar.update(1)
     bar.close()

@@ -9,7 +9,10 @@ implement two methods:
 
 The base class derives everything else: ``fit`` (common state, reset), ``score`` on any item
 subset, batched ``recommend`` with exclusion of seen items, candidate shelves and the tie
-rule, ``save``/``load`` as ``.npz`` + JSON (no pickle), parameter access and cloning.
+rule, a reason per recommended item (``explain``), similar products (``similar_items``:
+co-purchases, plus text for models with :class:`~coldrec.models.capabilities.TextVectors`),
+``save``/``load`` as ``.npz`` + JSON (no pickle), parameter access and cloning. What a
+model can do beyond that it declares through :mod:`coldrec.models.capabilities`.
 
 Users are internal indices. An index of ``-1`` (or one the model never saw) is an *unknown*
 user: it has no stored history, and ``history`` / ``attributes`` passed at query time describe
@@ -25,7 +28,7 @@ import inspect
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 import pandas as pd
@@ -33,12 +36,38 @@ import scipy.sparse as sp
 
 from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError, DataError, NotFittedError
-from coldrec.models.ranking import tie_ranks, topk
+from coldrec.models.capabilities import TextVectors, Validation
+from coldrec.models.ranking import tie_ranks, topk, zscore
 
-__all__ = ["MODEL_CLASSES", "Recommender", "as_csr"]
+__all__ = ["MODEL_CLASSES", "Recommender", "SimilarItems", "as_csr", "make_component"]
 
-#: Every concrete model class by name, filled as subclasses are defined (used by ``load``).
+#: Every concrete model class by class name, filled as subclasses are defined (``load``).
 MODEL_CLASSES: dict[str, type[Recommender]] = {}
+#: The same classes by model name (``Recommender.name``), for composites' components.
+_BY_NAME: dict[str, type[Recommender]] = {}
+
+#: similar products: candidates per signal, co-purchase shrinkage, buyers for half trust
+SIMILAR_POOL = 200
+SIMILAR_SHRINK = 5.0
+SIMILAR_TRUST = 20.0
+
+
+def make_component(name: str, **params: Any) -> Recommender:
+    """An unfitted model by its model name, for composite models (ensemble members, a
+    two-stage retriever): they name their components instead of importing the registry."""
+    klass = _BY_NAME.get(name)
+    if klass is None:
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(sorted(_BY_NAME))}")
+    return klass(**params)
+
+
+class SimilarItems(NamedTuple):
+    """Products similar to one product, best first, and which signal placed each."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+    #: True where co-purchases outweigh text for that product
+    bought_together: np.ndarray
 
 FORMAT_VERSION = 1
 SCORE_BATCH_CELLS = 2**24  # scores computed per batch: rows × items ≤ this
@@ -69,11 +98,15 @@ class Recommender(ABC):
     #: True when the stored history is 0/1 (a repeat purchase counts once) instead of the
     #: aggregated interaction weights.
     binary_history: ClassVar[bool] = False
+    #: the default reasons of a list (see :meth:`explain`): with and without history
+    reason_with_history: ClassVar[str] = "shoppers like you bought it"
+    reason_without_history: ClassVar[str] = "popular with shoppers like you"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not inspect.isabstract(cls):
             MODEL_CLASSES[cls.__name__] = cls
+            _BY_NAME.setdefault(cls.name, cls)
 
     # -- hyperparameters ---------------------------------------------------------------------
     @classmethod
@@ -111,8 +144,12 @@ class Recommender(ABC):
         del n_items  # no limit here; models with a dense item × item matrix override this
 
     # -- fitting -------------------------------------------------------------------------------
-    def fit(self, data: Dataset) -> Self:
-        """Learn from ``data`` (forgets anything learned before). Returns ``self``."""
+    def fit(self, data: Dataset, *, validation: Validation | None = None) -> Self:
+        """Learn from ``data`` (forgets anything learned before). Returns ``self``.
+
+        ``validation`` scores the model on held-out data; models trained by epochs
+        (:class:`~coldrec.models.capabilities.EpochTrained`) stop early on it, the others
+        have nothing to stop and ignore it."""
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
             delattr(self, key)
         if data.n_interactions == 0:
@@ -123,7 +160,11 @@ class Recommender(ABC):
         self.history_ = self._history_matrix(data)
         self.item_popularity_ = data.item_counts.astype(np.float32)
         self.tie_rank_ = tie_ranks(data.n_items, seed)
-        self._fit(data)
+        self._validation = validation
+        try:
+            self._fit(data)
+        finally:
+            self._validation = None
         return self
 
     def _history_matrix(self, data: Dataset) -> sp.csr_matrix:
@@ -246,6 +287,63 @@ class Recommender(ABC):
                 # unfilled slots are -1, which picks the appended -1 (also on an empty shelf)
                 ids[sl] = np.append(shelf, -1)[local]
         return ids, vals
+
+    # -- what a list says and what goes with a product ----------------------------------
+    def explain(self, user: int, items: Any, history: Any = None,
+                attributes: pd.DataFrame | None = None) -> list[str]:
+        """A reason for each of ``items`` recommended to ``user`` (internal indices; ``-1``
+        and ``history`` / ``attributes`` for a new shopper). The base gives the model's
+        reason for shoppers with and without history; models whose score has parts name
+        the part that placed each item."""
+        del attributes
+        hist = self.user_history(np.asarray([user]), history)
+        label = self.reason_with_history if hist.nnz else self.reason_without_history
+        return [label] * len(np.atleast_1d(np.asarray(items)))
+
+    def similar_items(self, item: int, k: int = 10) -> SimilarItems:
+        """Products bought together with or described like ``item`` (internal index).
+
+        Two signals, each z-scored over the best ``SIMILAR_POOL`` candidates of either:
+        co-purchase cosine with shrinkage (``co / (√(nᵢ nⱼ) + SHRINK)``) and, for models with
+        text vectors, their cosine. Trust in co-purchases grows with the product's buyers
+        (``n / (n + TRUST)``), so a new or rare product is matched by its text and a best
+        seller by what is bought with it."""
+        self._check_fitted()
+        cf = self._co_purchase(int(item))
+        text = None
+        if isinstance(self, TextVectors):
+            vectors = self.text_vectors()
+            text = np.asarray(vectors @ vectors[item], dtype=np.float64)
+        counts = self.item_popularity_.astype(np.float64)
+        trust = counts[item] / (counts[item] + SIMILAR_TRUST)
+        pool = set(np.argsort(-cf)[:SIMILAR_POOL].tolist())
+        if text is not None:
+            pool |= set(np.argsort(-text)[:SIMILAR_POOL].tolist())
+        pool.discard(int(item))
+        cand = np.asarray(sorted(pool), dtype=np.int64)
+        by_cf = trust * zscore(cf[cand][None])[0] if cf[cand].any() else np.zeros(len(cand))
+        by_text = (1 - trust) * zscore(text[cand][None])[0] if text is not None else \
+            np.zeros(len(cand))
+        score = by_cf + by_text
+        top = np.argsort(-score, kind="stable")[:k]
+        return SimilarItems(cand[top], score[top], by_cf[top] >= by_text[top])
+
+    def _co_purchase(self, item: int) -> np.ndarray:
+        """Co-purchase cosine (with shrinkage) of ``item`` with every item."""
+        out = np.zeros(self.n_items_)
+        cached = self.__dict__.get("_co_purchase_cache")
+        if cached is None or cached[0] is not self.history_:  # once per fitted history
+            matrix = sp.csr_matrix(self.history_, dtype=np.float32, copy=True)
+            matrix.data[:] = 1.0
+            cached = self.__dict__["_co_purchase_cache"] = (
+                self.history_, matrix, sp.csr_matrix(matrix.T))  # item × user
+        _, matrix, buyers = cached
+        who = buyers.indices[buyers.indptr[item]:buyers.indptr[item + 1]]
+        if len(who):
+            co = np.asarray(matrix[who].sum(axis=0)).ravel()
+            counts = self.item_popularity_.astype(np.float64)
+            out[:] = co / (np.sqrt(counts[item] * counts) + SIMILAR_SHRINK)
+        return out
 
     # -- growth ---------------------------------------------------------------------------
     def _grow_items(self, n_new: int) -> np.ndarray:

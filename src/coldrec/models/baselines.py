@@ -19,6 +19,8 @@ class RandomRecommender(Recommender):
 
     name: ClassVar[str] = "random"
     handles_cold_users: ClassVar[bool] = True
+    reason_with_history: ClassVar[str] = "picked at random"
+    reason_without_history: ClassVar[str] = "picked at random"
 
     def __init__(self, random_state: int = 0) -> None:
         self.random_state = random_state
@@ -39,6 +41,8 @@ class Popularity(Recommender):
 
     name: ClassVar[str] = "popularity"
     handles_cold_users: ClassVar[bool] = True
+    reason_with_history: ClassVar[str] = "popular in the shop"
+    reason_without_history: ClassVar[str] = "popular in the shop"
 
     def __init__(self, random_state: int = 0) -> None:
         self.random_state = random_state

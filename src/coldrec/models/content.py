@@ -19,22 +19,16 @@ import scipy.sparse as sp
 from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models.base import Recommender
+from coldrec.models.capabilities import AddsItemsFromText, SearchesText, TextVectors
+from coldrec.models.ranking import topk, zscore
 from coldrec.text.cache import EmbeddingCache, embed_texts
 from coldrec.text.encoders import TextEncoder, get_encoder
 from coldrec.text.lexical import fit_tfidf, transform_tfidf
 from coldrec.text.templates import ItemTemplate, item_texts, user_texts
 
-__all__ = ["ContentKNN", "TextItemsMixin", "row_normalise", "zscore"]
+__all__ = ["ContentKNN", "TextItemsMixin", "row_normalise"]
 
 LEXICAL_TEMPLATE = ItemTemplate(("title", "brand", "category", "description"), 100_000)
-
-
-def zscore(scores: np.ndarray) -> np.ndarray:
-    """Per-row standardisation (mean 0, sd 1) of finite scores; constant rows become 0."""
-    scores = np.asarray(scores, dtype=np.float32)
-    mean = scores.mean(axis=1, keepdims=True)
-    std = scores.std(axis=1, keepdims=True)
-    return (scores - mean) / np.where(std > 0, std, 1.0)
 
 
 def row_normalise(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -44,7 +38,7 @@ def row_normalise(matrix: sp.csr_matrix) -> sp.csr_matrix:
                          @ matrix, dtype=np.float32)
 
 
-class TextItemsMixin:
+class TextItemsMixin(SearchesText, AddsItemsFromText, TextVectors):
     """Item embeddings, TF-IDF, new items from text and text search for a Recommender.
 
     The model declares hyperparameters ``encoder``, ``template``, ``cache`` (path of the
@@ -59,6 +53,9 @@ class TextItemsMixin:
     lexical_: sp.csr_matrix
     lexical_vocab_: np.ndarray
     lexical_idf_: np.ndarray
+
+    def text_vectors(self) -> np.ndarray:
+        return self.item_embeddings_
 
     def _text_encoder(self) -> TextEncoder:
         enc = getattr(self, "_encoder_obj", None)
@@ -137,8 +134,6 @@ class TextItemsMixin:
         return ids[0], vals[0]
 
     def _topk_rows(self, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        from coldrec.models.ranking import topk
-
         assert isinstance(self, Recommender)
         return topk(scores, k, self.tie_rank_)
 

@@ -21,8 +21,8 @@ import scipy.sparse as sp
 
 from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
-from coldrec.models.base import Recommender
-from coldrec.models.content import zscore
+from coldrec.models.base import Recommender, make_component
+from coldrec.models.ranking import zscore
 
 __all__ = ["Ensemble", "member_names"]
 
@@ -78,8 +78,6 @@ class Ensemble(Recommender):
 
     def _members(self) -> list[Recommender]:
         """Unfitted members with their parameters (and the ensemble's progress / seed)."""
-        from coldrec.models.registry import make_model  # the registry lists this class
-
         params = dict(self.member_params or {})
         unknown = set(params) - set(self._names())
         if unknown:
@@ -88,7 +86,7 @@ class Ensemble(Recommender):
         models: list[Recommender] = []
         for name in self._names():
             given = dict(params.get(name, {}))
-            model = make_model(name, **given)
+            model = make_component(name, **given)
             extra = {k: v for k, v in (("progress", self.progress),
                                        ("random_state", self.random_state))
                      if k in model._param_names() and k not in given}

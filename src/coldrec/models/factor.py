@@ -13,11 +13,12 @@ from threadpoolctl import threadpool_limits
 
 from coldrec.data.dataset import Dataset
 from coldrec.models.base import Recommender
+from coldrec.models.capabilities import RetrievalVectors
 
 __all__ = ["ALS", "FactorModel"]
 
 
-class FactorModel(Recommender):
+class FactorModel(RetrievalVectors, Recommender):
     """score(u, i) = user_factors[u] · item_factors[i].
 
     Users whose query-time history differs from their stored one (new users, new clicks)
@@ -52,6 +53,9 @@ class FactorModel(Recommender):
         if len(fold):
             vectors[fold] = self._fold_in(sp.csr_matrix(history[fold]))
         return vectors
+
+    def item_vectors(self) -> np.ndarray:
+        return self.item_factors_
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:

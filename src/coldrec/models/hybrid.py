@@ -49,8 +49,9 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models.attributes import AttributeEncoder
 from coldrec.models.base import Recommender
-from coldrec.models.content import TextItemsMixin, row_normalise, zscore
+from coldrec.models.content import TextItemsMixin, row_normalise
 from coldrec.models.neighbors import DLAE, EASE, ItemKNN
+from coldrec.models.ranking import zscore
 
 __all__ = ["Hybrid", "fit_cold_start_tower", "fit_kernel_transfer", "fit_transfer"]
 

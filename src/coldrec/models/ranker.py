@@ -27,8 +27,9 @@ from torch import nn
 
 from coldrec.data.dataset import Dataset
 from coldrec.models.attributes import AttributeEncoder
-from coldrec.models.base import Recommender
-from coldrec.models.content import zscore
+from coldrec.models.base import Recommender, make_component
+from coldrec.models.capabilities import Validation
+from coldrec.models.ranking import zscore
 from coldrec.models.training import TorchRecommender
 from coldrec.text.cache import EmbeddingCache, embed_texts
 from coldrec.text.encoders import get_encoder
@@ -112,9 +113,7 @@ class TwoStage(TorchRecommender):
 
     # -- features ------------------------------------------------------------------------------
     def _make_retriever(self) -> Recommender:
-        from coldrec.models.registry import make_model
-
-        return make_model(self.retriever, **(self.retriever_params or {}))
+        return make_component(self.retriever, **(self.retriever_params or {}))
 
     def _item_fields(self, data: Dataset) -> tuple[np.ndarray, list[int]]:
         cat = data.catalog if data.catalog is not None else pd.DataFrame(index=range(data.n_items))
@@ -270,12 +269,11 @@ class TwoStage(TorchRecommender):
         self.net_state_ = {k: v.detach().numpy().copy()
                            for k, v in self.net_.state_dict().items()}
 
-    def fit(self, data: Dataset, *, validate: Any = None) -> TwoStage:  # type: ignore[override]
-        # the ranker's epochs stop early on its own held-out CTR log loss
-        return super().fit(data, validate=lambda m: -m.ctr_logloss_)
-
-    def refit_params(self) -> dict[str, Any]:
-        return {"epochs": max(1, int(getattr(self, "best_epoch_", self.epochs)))}
+    def fit(self, data: Dataset, *, validation: Validation | None = None) -> TwoStage:
+        """Fit the retriever and the ranker; the ranker's epochs stop early on its own
+        held-out CTR log loss (``validation`` of the caller is not needed)."""
+        del validation
+        return super().fit(data, validation=lambda m: -m.ctr_logloss_)
 
     # -- persistence of the network as arrays ------------------------------------------------
     def _get_state(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["tie_ranks", "topk"]
+__all__ = ["tie_ranks", "topk", "zscore"]
 
 
 def tie_ranks(n_items: int, seed: int = 0) -> np.ndarray:
@@ -63,3 +63,11 @@ def topk(scores: np.ndarray, k: int, tie_rank: np.ndarray) -> tuple[np.ndarray, 
     ids[:, :k_eff] = cols
     vals[:, :k_eff] = top_vals
     return ids, vals
+
+
+def zscore(scores: np.ndarray) -> np.ndarray:
+    """Per-row standardisation (mean 0, sd 1) of finite scores; constant rows become 0."""
+    scores = np.asarray(scores, dtype=np.float32)
+    mean = scores.mean(axis=1, keepdims=True)
+    std = scores.std(axis=1, keepdims=True)
+    return (scores - mean) / np.where(std > 0, std, 1.0)

@@ -1,4 +1,8 @@
-"""Model names (as used by ``--model``), their classes and their default selection grids."""
+"""Model names (as used by ``--model``), their classes and their default selection grids.
+
+A leaf of the models package: it imports every model class and nothing imports it back
+(composite models name their components through :func:`coldrec.models.base.make_component`).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from coldrec.models.ensemble import Ensemble
 from coldrec.models.factor import ALS
 from coldrec.models.hybrid import Hybrid
 from coldrec.models.neighbors import DLAE, EASE, ItemKNN, UserKNN
+from coldrec.models.ranker import TwoStage
 
 __all__ = ["KERNEL_RIDGES", "MODELS", "ModelSpec", "ensemble_configs", "ensemble_weights",
            "expand_grid", "get_model_spec", "hybrid_grid", "make_model"]
@@ -185,8 +190,6 @@ def get_model_spec(name: str) -> ModelSpec:
     """The registered model called ``name``; ``RETRIEVER+deepfm`` is a two-stage pipeline
     (the retriever's candidates re-ranked by DeepFM)."""
     if name.endswith("+deepfm"):
-        from coldrec.models.ranker import TwoStage
-
         retriever = name[: -len("+deepfm")]
         get_model_spec(retriever)  # must exist
         return ModelSpec(name, TwoStage, f"{retriever} candidates re-ranked by DeepFM",

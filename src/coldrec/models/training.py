@@ -5,7 +5,7 @@ network and whatever per-fit tensors it needs), ``_train_epoch(data, optimizer, 
 (one pass, returns the mean loss) and ``_export()`` (copy what scoring needs into numpy
 arrays ending in ``_``, so scoring and save/load need no torch state). The base runs
 epochs with a progress bar, checks every loss for NaN/inf, seeds everything from
-``random_state``, and — when the caller passes a ``validate`` callback (the protocol runner
+``random_state``, and — when the caller passes a ``validation`` callback (the protocol runner
 passes one that scores the validation task) — keeps the best epoch and stops after
 ``patience`` epochs without improvement. ``best_epoch_`` then tells a refit how many epochs
 to train.
@@ -17,8 +17,7 @@ import copy
 import math
 import time
 from abc import abstractmethod
-from collections.abc import Callable
-from typing import Any, ClassVar, Self
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,26 +25,22 @@ import torch
 from coldrec.data.dataset import Dataset
 from coldrec.errors import ColdrecError
 from coldrec.models.base import Recommender
+from coldrec.models.capabilities import EpochTrained
 from coldrec.progress import progress_bar
 
 __all__ = ["DivergenceError", "TorchRecommender"]
-
-Validate = Callable[[Recommender], float]
 
 
 class DivergenceError(ColdrecError, FloatingPointError):
     """The loss became NaN or infinite."""
 
 
-class TorchRecommender(Recommender):
+class TorchRecommender(EpochTrained, Recommender):
     """Base of the models trained by gradient descent (see the module docstring).
 
     Subclasses declare hyperparameters ``epochs``, ``learning_rate``, ``batch_size``,
     ``patience``, ``progress`` and ``random_state`` (plus their own).
     """
-
-    #: the protocol runner passes a validation callback to models that set this
-    uses_validation: ClassVar[bool] = True
 
     epochs: int
     learning_rate: float
@@ -54,14 +49,6 @@ class TorchRecommender(Recommender):
     progress: bool
     random_state: int
 
-    def fit(self, data: Dataset, *, validate: Validate | None = None) -> Self:
-        """Train for at most ``epochs`` epochs; with ``validate``, keep the best epoch."""
-        self._validate = validate
-        try:
-            return super().fit(data)
-        finally:
-            self._validate = None
-
     def _fit(self, data: Dataset) -> None:
         seed = int(self.random_state)
         torch.manual_seed(seed)
@@ -69,7 +56,7 @@ class TorchRecommender(Recommender):
         threads = torch.get_num_threads()
         self._build(data)
         optimizer = self._optimizer()
-        validate = getattr(self, "_validate", None)
+        validate = self._validation  # set by Recommender.fit for the length of the fit
         best_score, best_epoch, best_state, waited = -math.inf, 0, None, 0
         self.loss_history_: list[float] = []
         self.valid_history_: list[float] = []
@@ -112,7 +99,8 @@ class TorchRecommender(Recommender):
 
     def refit_params(self) -> dict[str, Any]:
         """Parameters for refitting on more data: the epoch count chosen on validation."""
-        return {"epochs": max(1, int(getattr(self, "best_epoch_", self.epochs)))}
+        fitted = self.__dict__.get("best_epoch_", self.epochs)
+        return {"epochs": max(1, int(fitted))}
 
     def _optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self._module().parameters(), lr=float(self.learning_rate))

@@ -15,12 +15,9 @@ from coldrec.rerank.popularity import (
     DiscoverySlots,
     PopularityPenalty,
     TailQuota,
-    head_items,
-    popularity_groups,
 )
 
 __all__ = [
-    "DEPTH_FACTOR",
     "MMR",
     "PRESETS",
     "RERANKERS",
@@ -34,8 +31,6 @@ __all__ = [
     "Reranker",
     "TailQuota",
     "get_reranker",
-    "head_items",
-    "popularity_groups",
     "relevance",
 ]
 
@@ -54,9 +49,6 @@ RERANKERS: dict[str, type[Reranker]] = {
 PRESETS: dict[str, str] = {
     "tail-balanced": "popularity:1.5,tail:3",
 }
-
-#: candidates a re-ranker looks at per user, as a multiple of k
-DEPTH_FACTOR = 10
 
 
 def get_reranker(spec: str) -> Reranker:

@@ -70,6 +70,11 @@ class Reranker(ABC):
 
     name: str = "reranker"
 
+    @property
+    def needs_item_vectors(self) -> bool:
+        """True when the re-ranker reads ``context.item_vectors`` (MMR)."""
+        return False
+
     @abstractmethod
     def rerank(self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext,
                rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -96,6 +101,10 @@ class Chain(Reranker):
         if not stages:
             raise ConfigError("a re-ranker chain needs at least one stage")
         self.stages = list(stages)
+
+    @property
+    def needs_item_vectors(self) -> bool:
+        return any(stage.needs_item_vectors for stage in self.stages)
 
     def rerank(self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext,
                rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

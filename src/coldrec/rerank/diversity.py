@@ -25,6 +25,10 @@ class MMR(Reranker):
     def __init__(self, strength: float = 0.3) -> None:
         self.strength = _check_strength(strength)
 
+    @property
+    def needs_item_vectors(self) -> bool:
+        return self.strength > 0
+
     def rerank(self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext,
                rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         if self.strength == 0:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     data: str = Field("completejourney", description="built-in dataset name or .toml file")
     model: str = Field("hybrid", description="model name (see `coldrec models`)")
     model_params: dict[str, object] = Field(default_factory=dict)
+    model_path: Path | None = Field(None, description="answer with the model saved there by "
+                                    "`coldrec train --out` instead of training at start-up")
     database_url: str = Field("sqlite:///coldrec-service.sqlite",
                               description="SQLAlchemy URL: SQLite file or postgresql://...")
     api_key: SecretStr | None = None

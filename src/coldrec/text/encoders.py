@@ -26,8 +26,8 @@ import numpy as np
 
 from coldrec.errors import ConfigError
 
-__all__ = ["ENCODERS", "CombinedEncoder", "E5Encoder", "MiniLMEncoder", "TextEncoder",
-           "USEEncoder", "get_encoder"]
+__all__ = ["DEFAULT_ENCODER", "ENCODERS", "CombinedEncoder", "E5Encoder", "MiniLMEncoder",
+           "TextEncoder", "USEEncoder", "get_encoder"]
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -145,6 +145,8 @@ class CombinedEncoder(TextEncoder):
 ENCODERS: dict[str, type[TextEncoder]] = {
     cls.name: cls for cls in (USEEncoder, MiniLMEncoder, E5Encoder)
 }
+#: the encoder of text-aware models and of catalogue vectors when none is named
+DEFAULT_ENCODER = USEEncoder.name
 
 
 def get_encoder(name: str) -> TextEncoder:

@@ -1,0 +1,23 @@
+"""Liveness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from coldrec.serve.routes.deps import AppTelemetry, Service
+from coldrec.serve.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=Health)
+def health(service: Service) -> Health:
+    live = service.live
+    return Health(status="ok", model=service.model_name, model_version=live.version,
+                  items=len(live.item_ids), users=len(live.user_index))
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(telemetry: AppTelemetry) -> Response:
+    return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
