@@ -22,7 +22,7 @@ from coldrec.models.capabilities import TextVectors
 from coldrec.models.ensemble import member_names
 from coldrec.models.registry import ModelSpec, ensemble_weights
 from coldrec.pipeline import ListRequest, Pipeline, RankedLists
-from coldrec.rerank import Reranker
+from coldrec.rerank import BusinessFilter, Reranker
 from coldrec.text.encoders import DEFAULT_ENCODER
 from coldrec.text.templates import embed_items
 
@@ -91,7 +91,8 @@ class Shopper:
 
 
 def shopper_request(data: Dataset, shopper: Shopper, k: int = 10, *,
-                    rerank: Reranker | None = None) -> ListRequest:
+                    rerank: Reranker | None = None,
+                    filters: BusinessFilter | None = None) -> ListRequest:
     """The pipeline request of one shopper given by raw ids (unknown ids are new shoppers;
     unknown item ids are left out)."""
     user = data.users.lookup([shopper.user_id], unknown="unknown") \
@@ -103,7 +104,7 @@ def shopper_request(data: Dataset, shopper: Shopper, k: int = 10, *,
                                 shape=(1, data.n_items))
     attributes = pd.DataFrame([dict(shopper.attributes)]) if shopper.attributes else None
     return ListRequest(user, k=k, history=history, attributes=attributes, rerank=rerank,
-                       explain=True)
+                       filters=filters, explain=True)
 
 
 def pipeline_for(model: Recommender, data: Dataset, encoder: str | None = None) -> Pipeline:
@@ -117,10 +118,11 @@ def pipeline_for(model: Recommender, data: Dataset, encoder: str | None = None) 
 
 
 def recommend_for(model: Recommender, data: Dataset, shopper: Shopper, k: int = 10, *,
-                  rerank: Reranker | None = None, encoder: str | None = None) -> pd.DataFrame:
+                  rerank: Reranker | None = None, filters: BusinessFilter | None = None,
+                  encoder: str | None = None) -> pd.DataFrame:
     """Top-``k`` for one shopper with raw ids, through the pipeline; unknown ids get
     cold-start answers."""
-    request = shopper_request(data, shopper, k, rerank=rerank)
+    request = shopper_request(data, shopper, k, rerank=rerank, filters=filters)
     return _frame(data, pipeline_for(model, data, encoder).run(request))
 
 
@@ -157,10 +159,10 @@ def metrics_table(result: ProtocolResult, ks: Sequence[int]) -> Table:
 
 
 def search_for(model: Recommender, data: Dataset, query: str, *, user_id: Any = None,
-               k: int = 10) -> pd.DataFrame:
+               k: int = 10, filters: BusinessFilter | None = None) -> pd.DataFrame:
     """Products for a text query with raw ids, through the pipeline; personalised when
     ``user_id`` is a known shopper."""
-    request = shopper_request(data, Shopper(user_id), k)
+    request = shopper_request(data, Shopper(user_id), k, filters=filters)
     request.query = query
     return _frame(data, pipeline_for(model, data).run(request))
 

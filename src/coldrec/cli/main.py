@@ -33,9 +33,10 @@ from coldrec.eval.report import dataset_stats, plot_long_tail
 from coldrec.eval.reports import save_evaluation
 from coldrec.eval.runner import run_protocol
 from coldrec.models.base import Recommender
-from coldrec.models.registry import MODELS, get_model_spec
+from coldrec.models.capabilities import TextVectors
+from coldrec.models.registry import MODELS, ModelSpec, get_model_spec
 from coldrec.pipeline import load_model, save_model
-from coldrec.rerank import PRESETS, RERANKERS, get_reranker
+from coldrec.rerank import PRESETS, RERANKERS, BusinessFilter, Reranker, get_reranker
 from coldrec.text.encoders import DEFAULT_ENCODER, ENCODERS
 from coldrec.text.templates import embed_items
 
@@ -59,11 +60,28 @@ EncoderOpt = Annotated[str | None, typer.Option(
 RerankOpt = Annotated[str | None, typer.Option(
     "--rerank", help="re-ranker NAME[:value[:value]][,NAME...] "
                      f"({', '.join([*RERANKERS, *PRESETS])})")]
+InStockOpt = Annotated[bool, typer.Option("--in-stock-only",
+                                          help="only products in stock (catalogue in_stock)")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option(
+    "--exclude-category", help="leave out a category at any level (repeatable)")]
+PriceMinOpt = Annotated[float | None, typer.Option("--price-min", help="lowest price")]
+PriceMaxOpt = Annotated[float | None, typer.Option("--price-max", help="highest price")]
 
 
-def _diversity_vectors(ds: Any, diversity: bool, encoder: str | None) -> Any:
-    """Text vectors of the catalogue when the diversity metric is asked for."""
-    return embed_items(ds, encoder or DEFAULT_ENCODER) if diversity else None
+def _filters(in_stock_only: bool, exclude: list[str] | None, price_min: float | None,
+             price_max: float | None) -> BusinessFilter | None:
+    """The business rules of a request (None when there are none)."""
+    rule = BusinessFilter(in_stock_only, tuple(exclude or ()), price_min, price_max)
+    return rule if rule.active else None
+
+
+def _catalogue_vectors(ds: Any, spec: ModelSpec, rerank: Reranker | None, diversity: bool,
+                       encoder: str | None) -> Any:
+    """Text vectors of the catalogue when the diversity metric asks for them, or a
+    re-ranker does and the model has none of its own."""
+    borrowed = rerank is not None and rerank.needs_item_vectors and \
+        not issubclass(spec.cls, TextVectors)
+    return embed_items(ds, encoder or DEFAULT_ENCODER) if diversity or borrowed else None
 
 
 def _fixed(spec_name: str, params: list[str] | None, encoder: str | None) -> dict[str, Any]:
@@ -160,7 +178,7 @@ def evaluate(
         if left_out:  # dense item × item configs on a big catalogue: the rest still runs
             err_console.print(f"[yellow]note:[/] {left_out} of {n_configs} "
                               f"configurations left out: {'; '.join(refused)}")
-        vectors = _diversity_vectors(ds, diversity, encoder)
+        vectors = _catalogue_vectors(ds, spec, reranker, diversity, encoder)
         result = run_protocol(ds, protocol, spec.build, grid, ks, model_name=model, seed=seed,
                               progress=progress and not as_json, rerank=reranker,
                               item_vectors=vectors)
@@ -224,15 +242,20 @@ def recommend(
                                                         "touched (repeatable)")] = None,
     k: Annotated[int, typer.Option("--k", help="how many items")] = 10,
     rerank: RerankOpt = None,
+    in_stock_only: InStockOpt = False,
+    exclude_category: ExcludeOpt = None,
+    price_min: PriceMinOpt = None,
+    price_max: PriceMaxOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """Recommendations for one shopper, with product descriptions."""
+    """Recommendations for one shopper, with product descriptions and reasons."""
     try:
         reranker = get_reranker(rerank) if rerank else None
+        rules = _filters(in_stock_only, exclude_category, price_min, price_max)
         ds, fitted = _fit_or_load(data, model, params, load_dir, encoder)
         attributes = {key: str(v) for key, v in parse_params(attr or []).items()}
         frame = recommend_for(fitted, ds, Shopper(user, attributes or None, item or ()), k=k,
-                              rerank=reranker, encoder=encoder)
+                              rerank=reranker, filters=rules, encoder=encoder)
     except ColdrecError as exc:
         _fail(exc)
     _show_list(frame, f"{type(fitted).__name__} for shopper {user}", as_json)
@@ -250,12 +273,17 @@ def search(
     load_dir: Annotated[Path | None, typer.Option("--load", help="a model saved by `train`")]
     = None,
     k: Annotated[int, typer.Option("--k", help="how many items")] = 10,
+    in_stock_only: InStockOpt = False,
+    exclude_category: ExcludeOpt = None,
+    price_min: PriceMinOpt = None,
+    price_max: PriceMaxOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Products for a text query, optionally personalised for a shopper."""
     try:
+        rules = _filters(in_stock_only, exclude_category, price_min, price_max)
         ds, fitted = _fit_or_load(data, model, params, load_dir, encoder)
-        frame = search_for(fitted, ds, query, user_id=user, k=k)
+        frame = search_for(fitted, ds, query, user_id=user, k=k, filters=rules)
     except ColdrecError as exc:
         _fail(exc)
     _show_list(frame, f"search {query!r}", as_json)

@@ -330,9 +330,9 @@ class RecommenderService:
                 name=catalogue.describe(live, idx)["title"] or item_id)
             return self._shown(live, lists)
 
-    def search(self, query: str, k: int = 10, user_id: str | None = None
-               ) -> list[dict[str, Any]]:
-        return self.recommend(user_id, k, query=query)
+    def search(self, query: str, k: int = 10, user_id: str | None = None, *,
+               filters: Filters | None = None) -> list[dict[str, Any]]:
+        return self.recommend(user_id, k, query=query, filters=filters)
 
     # -- what the demo page and the metrics view read --------------------------------------
     def catalog_page(self, offset: int = 0, limit: int = 24, category: str | None = None,

@@ -16,15 +16,21 @@ K = Annotated[int, Query(ge=1, le=200)]
 Price = Annotated[float | None, Query(ge=0, allow_inf_nan=False)]
 
 
+def query_filters(in_stock_only: bool = False,
+                  exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
+                  price_min: Price = None, price_max: Price = None) -> Filters:
+    """The business rules of a GET request (in stock, excluded categories, price range)."""
+    return Filters(in_stock_only, tuple(exclude_category or ()), price_min, price_max)
+
+
+QueryFilters = Annotated[Filters, Depends(query_filters)]
+
+
 @router.get("/recommend/{user_id}", response_model=Recommendations)
 def recommend_user(
-    user_id: IdPath, service: Service, settings: AppSettings, k: K = 10,
-    in_stock_only: bool = False,
-    exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
-    price_min: Price = None, price_max: Price = None,
-    rerank: Annotated[str | None, Query(max_length=200)] = None,
+    user_id: IdPath, service: Service, settings: AppSettings, filters: QueryFilters,
+    k: K = 10, rerank: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Recommendations:
-    filters = Filters(in_stock_only, tuple(exclude_category or ()), price_min, price_max)
     variant = service.assign(user_id)
     items = service.recommend(user_id, min(k, settings.max_k), filters=filters,
                               rerank=rerank, variant=variant)
@@ -53,10 +59,11 @@ def new_arrivals(user_id: IdPath, service: Service, settings: AppSettings,
 
 @router.get("/search", response_model=Recommendations)
 def search(service: Service, q: Annotated[str, Query(min_length=1, max_length=1000)],
+           filters: QueryFilters,
            user_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
            k: K = 10) -> Recommendations:
     return Recommendations(user_id=user_id, model_version=service.live.version,
-                           items=service.search(q, k, user_id))
+                           items=service.search(q, k, user_id, filters=filters))
 
 
 def answer(service: RecommenderService, user_id: str | None, items: list[dict[str, Any]],
