@@ -17,8 +17,8 @@ import argparse
 from typing import Any
 
 from _common import stamp, update_section
-from coldrec.cli.experiment import simulate
 from coldrec.experiments import Experiment, Variant
+from coldrec.serve.simulation import simulate
 
 HYBRID_CJ = {"cf": "itemknn", "cf_neighbors": 100, "semantic_weight": 0.5,
              "transfer_weight": 1.0, "item_trust": 5.0, "user_trust": 0.0}

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from coldrec.cli.experiment import simulate, simulation_markdown
+from coldrec.cli.experiment import simulation_markdown
 from coldrec.errors import DataError
 from coldrec.eval.protocols import make_split
 from coldrec.experiments import Experiment, Variant
 from coldrec.experiments.replay import future_of, replay
+from coldrec.serve.simulation import simulate
 from tests.serve.shop import shop_dataset
 
 

@@ -199,14 +199,46 @@ def run_protocol(
     selection and test alike) and ``item_vectors`` are passed to :func:`evaluate_task`.
     """
     split = data if isinstance(data, Split) else make_split(data, protocol, seed=seed)
+    configs = [dict(g) for g in grid] or [{}]
+    scoring = _Scoring(seed, rerank, item_vectors)
+    best = _select(split, factory, configs, scoring, progress_bar(
+        total=len(configs), desc=f"{split.protocol} select {model_name or ''}",
+        enabled=progress))
+    metric, k_sel = split.selection_metric
+    result = ProtocolResult(protocol=split.protocol, dataset=split.test.train.name.split(":")[0],
+                            model=model_name or type(factory).__name__,
+                            selection_metric=f"{metric}@{k_sel}", configs=len(configs),
+                            info=dict(split.info))
+    _test(split, factory, configs, best, ks, scoring, result)
+    return result
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """How a protocol run ranks: the tie seed, the re-ranker, diversity vectors."""
+
+    seed: int
+    rerank: Reranker | None
+    item_vectors: np.ndarray | None
+
+    def evaluate(self, model: Recommender, task: EvalTask, ks: Sequence[int], train: Dataset,
+                 **options: Any) -> dict[str, float]:
+        return evaluate_task(model, task, ks, train, seed=self.seed, rerank=self.rerank,
+                             item_vectors=self.item_vectors, **options)
+
+
+#: per selection task: (validation score, config index, train-only model, refit params)
+_Best = dict[str, tuple[float, int, Recommender | None, dict[str, Any]]]
+
+
+def _select(split: Split, factory: Callable[..., Recommender], configs: list[dict[str, Any]],
+            scoring: _Scoring, bar: Any) -> _Best:
+    """Every configuration on the selection tasks; the best per task (first on ties)."""
     metric, k_sel = split.selection_metric
     key = f"{metric}@{k_sel}"
     sel_train = split.selection.train
-    best: dict[str, tuple[float, int, Recommender | None, dict[str, Any]]] = {}
-    configs = [dict(g) for g in grid] or [{}]
+    best: _Best = {}
     cache: dict[str, Recommender] = {}
-    bar = progress_bar(total=len(configs), desc=f"{split.protocol} select {model_name or ''}",
-                       enabled=progress)
     keep_models = {split.selected_by[t] for t in split.trainonly_tasks}
     used = set(split.selected_by.values())  # selection tasks some test task listens to
     keys = [_fit_key(factory(**params)) for params in configs]
@@ -214,9 +246,8 @@ def run_protocol(
     first_task = next(n for n in split.selection.tasks if n in used)
 
     def validate(m: Recommender) -> float:
-        return evaluate_task(m, split.selection.tasks[first_task], [k_sel], sel_train,
-                             seed=seed, metrics=[metric], rerank=rerank,
-                             item_vectors=item_vectors).get(key, 0.0)
+        return scoring.evaluate(m, split.selection.tasks[first_task], [k_sel], sel_train,
+                                metrics=[metric]).get(key, 0.0)
 
     for idx in order:
         params = configs[idx]
@@ -224,9 +255,8 @@ def run_protocol(
         for name, task in split.selection.tasks.items():
             if name not in used:
                 continue
-            score = evaluate_task(model, task, [k_sel], sel_train, seed=seed,
-                                  metrics=[metric], rerank=rerank,
-                                  item_vectors=item_vectors).get(key, 0.0)
+            score = scoring.evaluate(model, task, [k_sel], sel_train,
+                                     metrics=[metric]).get(key, 0.0)
             if name not in best or score > best[name][0] or (
                     score == best[name][0] and idx < best[name][1]):
                 kept = model.clone(**params) if name in keep_models else None
@@ -237,16 +267,17 @@ def run_protocol(
                 best[name] = (score, idx, kept, refit)
         bar.update(1)
     bar.close()
+    return best
 
-    result = ProtocolResult(protocol=split.protocol, dataset=split.test.train.name.split(":")[0],
-                            model=model_name or type(factory).__name__,
-                            selection_metric=key, configs=len(configs), info=dict(split.info))
+
+def _test(split: Split, factory: Callable[..., Recommender], configs: list[dict[str, Any]],
+          best: _Best, ks: Sequence[int], scoring: _Scoring, result: ProtocolResult) -> None:
+    """Refit each test task's chosen configuration and test it once, into ``result``."""
     test_train = split.test.train
-    head = sel_train.item_counts  # the protocol's train part defines head and tail
+    head = split.selection.train.item_counts  # the protocol's train part: head and tail
     fitted: dict[str, tuple[Recommender, float]] = {}
     for name, task in split.test.tasks.items():
-        sel_name = split.selected_by[name]
-        valid_score, idx, sel_model, refit = best[sel_name]
+        valid_score, idx, sel_model, refit = best[split.selected_by[name]]
         chosen = {**configs[idx], **refit}
         fit_id = repr(sorted(chosen.items()))
         if fit_id not in fitted:
@@ -255,22 +286,19 @@ def run_protocol(
             fitted[fit_id] = (model, time.perf_counter() - start)
         model, fit_s = fitted[fit_id]
         start = time.perf_counter()
-        ids = rank_task(model, task, max(ks), test_train, seed=seed, rerank=rerank,
-                        item_vectors=item_vectors)
+        ids = rank_task(model, task, max(ks), test_train, seed=scoring.seed,
+                        rerank=scoring.rerank, item_vectors=scoring.item_vectors)
         metrics = task_metrics(ids, task, ks, test_train, head_counts=head,
-                               item_vectors=item_vectors)
+                               item_vectors=scoring.item_vectors)
         eval_s = time.perf_counter() - start
         per_user = per_user_metrics(ids, task.truth, ks)
         trainonly = None
         if name in split.trainonly_tasks and sel_model is not None:
-            trainonly = evaluate_task(sel_model, split.trainonly_tasks[name], ks, sel_train,
-                                      seed=seed, head_counts=head, rerank=rerank,
-                                      item_vectors=item_vectors)
+            trainonly = scoring.evaluate(sel_model, split.trainonly_tasks[name], ks,
+                                         split.selection.train, head_counts=head)
         result.tasks[name] = TaskResult(params=chosen, valid=float(valid_score),
                                         metrics=metrics, fit_seconds=fit_s,
                                         eval_seconds=eval_s, trainonly=trainonly,
                                         per_user=per_user,
-                                        ci95={m: bootstrap_ci(v, seed=seed)
+                                        ci95={m: bootstrap_ci(v, seed=scoring.seed)
                                               for m, v in per_user.items()})
-    return result
-

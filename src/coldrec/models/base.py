@@ -39,7 +39,8 @@ from coldrec.errors import ConfigError, DataError, NotFittedError
 from coldrec.models.capabilities import TextVectors, Validation
 from coldrec.models.ranking import tie_ranks, topk, zscore
 
-__all__ = ["MODEL_CLASSES", "Recommender", "SimilarItems", "as_csr", "make_component"]
+__all__ = ["MODEL_CLASSES", "Recommender", "SimilarItems", "as_csr", "make_component",
+           "similar_items"]
 
 #: Every concrete model class by class name, filled as subclasses are defined (``load``).
 MODEL_CLASSES: dict[str, type[Recommender]] = {}
@@ -301,49 +302,10 @@ class Recommender(ABC):
         return [label] * len(np.atleast_1d(np.asarray(items)))
 
     def similar_items(self, item: int, k: int = 10) -> SimilarItems:
-        """Products bought together with or described like ``item`` (internal index).
-
-        Two signals, each z-scored over the best ``SIMILAR_POOL`` candidates of either:
-        co-purchase cosine with shrinkage (``co / (√(nᵢ nⱼ) + SHRINK)``) and, for models with
-        text vectors, their cosine. Trust in co-purchases grows with the product's buyers
-        (``n / (n + TRUST)``), so a new or rare product is matched by its text and a best
-        seller by what is bought with it."""
+        """Products bought together with or described like ``item`` (internal index); see
+        :func:`similar_items`."""
         self._check_fitted()
-        cf = self._co_purchase(int(item))
-        text = None
-        if isinstance(self, TextVectors):
-            vectors = self.text_vectors()
-            text = np.asarray(vectors @ vectors[item], dtype=np.float64)
-        counts = self.item_popularity_.astype(np.float64)
-        trust = counts[item] / (counts[item] + SIMILAR_TRUST)
-        pool = set(np.argsort(-cf)[:SIMILAR_POOL].tolist())
-        if text is not None:
-            pool |= set(np.argsort(-text)[:SIMILAR_POOL].tolist())
-        pool.discard(int(item))
-        cand = np.asarray(sorted(pool), dtype=np.int64)
-        by_cf = trust * zscore(cf[cand][None])[0] if cf[cand].any() else np.zeros(len(cand))
-        by_text = (1 - trust) * zscore(text[cand][None])[0] if text is not None else \
-            np.zeros(len(cand))
-        score = by_cf + by_text
-        top = np.argsort(-score, kind="stable")[:k]
-        return SimilarItems(cand[top], score[top], by_cf[top] >= by_text[top])
-
-    def _co_purchase(self, item: int) -> np.ndarray:
-        """Co-purchase cosine (with shrinkage) of ``item`` with every item."""
-        out = np.zeros(self.n_items_)
-        cached = self.__dict__.get("_co_purchase_cache")
-        if cached is None or cached[0] is not self.history_:  # once per fitted history
-            matrix = sp.csr_matrix(self.history_, dtype=np.float32, copy=True)
-            matrix.data[:] = 1.0
-            cached = self.__dict__["_co_purchase_cache"] = (
-                self.history_, matrix, sp.csr_matrix(matrix.T))  # item × user
-        _, matrix, buyers = cached
-        who = buyers.indices[buyers.indptr[item]:buyers.indptr[item + 1]]
-        if len(who):
-            co = np.asarray(matrix[who].sum(axis=0)).ravel()
-            counts = self.item_popularity_.astype(np.float64)
-            out[:] = co / (np.sqrt(counts[item] * counts) + SIMILAR_SHRINK)
-        return out
+        return similar_items(self, int(item), k)
 
     # -- growth ---------------------------------------------------------------------------
     def _grow_items(self, n_new: int) -> np.ndarray:
@@ -364,42 +326,12 @@ class Recommender(ABC):
     def _get_state(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
 
-    def _dump(self, prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Learned state as (arrays for the .npz, JSON-able scalars); nested models too."""
-        arrays: dict[str, np.ndarray] = {}
-        scalars: dict[str, Any] = {}
-        for key, value in self._get_state().items():
-            name = prefix + key
-            if isinstance(value, Recommender):
-                sub_arrays, sub_scalars = value._dump(prefix=f"{name}.")
-                arrays.update(sub_arrays)
-                scalars[key] = {"__model__": type(value).__name__,
-                                "params": value.get_params(), "state": sub_scalars}
-            elif isinstance(value, np.ndarray):
-                if value.dtype == object:
-                    value = value.astype(str)
-                arrays[name] = value
-            elif sp.issparse(value):
-                csr = sp.csr_matrix(value)
-                arrays[f"{name}__csr_data"] = csr.data
-                arrays[f"{name}__csr_indices"] = csr.indices
-                arrays[f"{name}__csr_indptr"] = csr.indptr
-                arrays[f"{name}__csr_shape"] = np.asarray(csr.shape, dtype=np.int64)
-            elif isinstance(value, bool | int | float | str | list | dict | type(None)):
-                scalars[key] = value
-            elif isinstance(value, np.generic):
-                scalars[key] = value.item()
-            else:
-                raise ConfigError(f"{type(self).__name__}.{key} of type {type(value).__name__} "
-                                  "cannot be saved; override _get_state")
-        return arrays, scalars
-
     def save(self, path: str | Path) -> Path:
         """Save to a folder holding ``config.json`` and ``state.npz`` (no pickle)."""
         self._check_fitted()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        arrays, scalars = self._dump()
+        arrays, scalars = _dump(self)
         config = {"format": FORMAT_VERSION, "class": type(self).__name__,
                   "params": self.get_params(), "state": scalars}
         (folder / "config.json").write_text(json.dumps(config, indent=2, default=_json_default))
@@ -470,3 +402,81 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _dump(model: Recommender, prefix: str = ""
+          ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Learned state as (arrays for the .npz, JSON-able scalars); nested models too."""
+    arrays: dict[str, np.ndarray] = {}
+    scalars: dict[str, Any] = {}
+    for key, value in model._get_state().items():
+        name = prefix + key
+        if isinstance(value, Recommender):
+            sub_arrays, sub_scalars = _dump(value, prefix=f"{name}.")
+            arrays.update(sub_arrays)
+            scalars[key] = {"__model__": type(value).__name__,
+                            "params": value.get_params(), "state": sub_scalars}
+        elif isinstance(value, np.ndarray):
+            if value.dtype == object:
+                value = value.astype(str)
+            arrays[name] = value
+        elif sp.issparse(value):
+            csr = sp.csr_matrix(value)
+            arrays[f"{name}__csr_data"] = csr.data
+            arrays[f"{name}__csr_indices"] = csr.indices
+            arrays[f"{name}__csr_indptr"] = csr.indptr
+            arrays[f"{name}__csr_shape"] = np.asarray(csr.shape, dtype=np.int64)
+        elif isinstance(value, bool | int | float | str | list | dict | type(None)):
+            scalars[key] = value
+        elif isinstance(value, np.generic):
+            scalars[key] = value.item()
+        else:
+            raise ConfigError(f"{type(model).__name__}.{key} of type {type(value).__name__} "
+                              "cannot be saved; override _get_state")
+    return arrays, scalars
+
+
+def similar_items(model: Recommender, item: int, k: int = 10) -> SimilarItems:
+    """Products bought together with or described like ``item`` (internal index).
+
+    Two signals, each z-scored over the best ``SIMILAR_POOL`` candidates of either:
+    co-purchase cosine with shrinkage (``co / (√(nᵢ nⱼ) + SHRINK)``) and, for models with
+    text vectors, their cosine. Trust in co-purchases grows with the product's buyers
+    (``n / (n + TRUST)``), so a new or rare product is matched by its text and a best
+    seller by what is bought with it."""
+    cf = _co_purchase(model, int(item))
+    text = None
+    if isinstance(model, TextVectors):
+        vectors = model.text_vectors()
+        text = np.asarray(vectors @ vectors[item], dtype=np.float64)
+    counts = model.item_popularity_.astype(np.float64)
+    trust = counts[item] / (counts[item] + SIMILAR_TRUST)
+    pool = set(np.argsort(-cf)[:SIMILAR_POOL].tolist())
+    if text is not None:
+        pool |= set(np.argsort(-text)[:SIMILAR_POOL].tolist())
+    pool.discard(int(item))
+    cand = np.asarray(sorted(pool), dtype=np.int64)
+    by_cf = trust * zscore(cf[cand][None])[0] if cf[cand].any() else np.zeros(len(cand))
+    by_text = (1 - trust) * zscore(text[cand][None])[0] if text is not None else \
+        np.zeros(len(cand))
+    score = by_cf + by_text
+    top = np.argsort(-score, kind="stable")[:k]
+    return SimilarItems(cand[top], score[top], by_cf[top] >= by_text[top])
+
+
+def _co_purchase(model: Recommender, item: int) -> np.ndarray:
+    """Co-purchase cosine (with shrinkage) of ``item`` with every item."""
+    out = np.zeros(model.n_items_)
+    cached = model.__dict__.get("_co_purchase_cache")
+    if cached is None or cached[0] is not model.history_:  # once per fitted history
+        matrix = sp.csr_matrix(model.history_, dtype=np.float32, copy=True)
+        matrix.data[:] = 1.0
+        cached = model.__dict__["_co_purchase_cache"] = (
+            model.history_, matrix, sp.csr_matrix(matrix.T))  # item × user
+    _, matrix, buyers = cached
+    who = buyers.indices[buyers.indptr[item]:buyers.indptr[item + 1]]
+    if len(who):
+        co = np.asarray(matrix[who].sum(axis=0)).ravel()
+        counts = model.item_popularity_.astype(np.float64)
+        out[:] = co / (np.sqrt(counts[item] * counts) + SIMILAR_SHRINK)
+    return out

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -240,6 +241,6 @@ def _clean(value: Any) -> Any:
             return None
     except (TypeError, ValueError):
         pass
-    if hasattr(value, "item"):
+    if isinstance(value, np.generic):
         return value.item()
     return value
