@@ -12,12 +12,16 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
+DOCS = ROOT / "docs" / "benchmarks"
 IMG = ROOT / "docs" / "img"
+#: the page each generated section lives on, by the section name's prefix
+PAGES = (("protocols-", "protocols"), ("eval-speed", "protocols"), ("coldstart-", "coldstart"),
+         ("collab-", "collaborative"), ("recbole-", "collaborative"),
+         ("longtail-", "longtail"), ("serve-", "serving"), ("experiments-", "experiments"))
 
 HEADER = """# Benchmarks
 
-Every table below is written by a script in `benchmarks/`; each section names the command
+Every table on this page is written by a script in `benchmarks/`; each section names the command
 that reproduces it, the machine and the date. Peer figures come from
 `../shared/benchmarks/PEERS.md` (same protocols, same splits, same evaluator definitions).
 Timings are wall-clock on the machine named; read single fit times as ±50 % on a shared
@@ -63,12 +67,14 @@ def stamp() -> str:
 
 def update_section(name: str, body: str) -> Path:
     """Replace (or append) the section between ``<!-- BEGIN name -->`` and its END."""
-    text = DOC.read_text() if DOC.exists() else HEADER
+    page = next((p for prefix, p in PAGES if name.startswith(prefix)), "other")
+    doc = DOCS / f"{page}.md"
+    text = doc.read_text() if doc.exists() else HEADER
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
     block = f"{begin}\n{body.rstrip()}\n{end}"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else \
         text.rstrip() + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text)
-    return DOC
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text)
+    return doc

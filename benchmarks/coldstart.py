@@ -1,4 +1,4 @@
-"""Cold start side by side with peers, written into docs/benchmarks.md.
+"""Cold start side by side with peers, written into docs/benchmarks/.
 
     python benchmarks/coldstart.py                  # everything (hours on 2 cores)
     python benchmarks/coldstart.py --only warm      # about 55 min
@@ -275,7 +275,7 @@ def section(name: str, title: str, data: Dataset, protocol: str, entries: list[E
         body.append(target_lines(results, targets) + "\n")
     chart = f"coldstart-{name}.png"
     bar_chart(results, chart_metric, chart, title)
-    body.append(f"![{title}](img/{chart})\n")
+    body.append(f"![{title}](../img/{chart})\n")
     body.append(tables_by_task(rows))
     update_section(f"coldstart-{name}", "\n".join(body) + "\n" + stamp())
 

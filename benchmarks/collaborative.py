@@ -1,4 +1,4 @@
-"""Collaborative and deep models on the warm protocols, written into docs/benchmarks.md.
+"""Collaborative and deep models on the warm protocols, written into docs/benchmarks/.
 
     python benchmarks/collaborative.py --only p1-ml100k      # ~35 min on 2 cores
     python benchmarks/collaborative.py --only ensemble-cj    # ~5 min

@@ -8,7 +8,7 @@ protocol's training part (one fitted model per variant), every held-out shopper 
 through the HTTP API (in-process), clicks the shown items that are in their held-out future
 and buys them; impressions, clicks and purchases go back through the event API with the
 variant attached, and the report is computed from the event store. Offline NDCG@10 of each
-variant is computed on the same split. The table goes to docs/benchmarks.md.
+variant is computed on the same split. The table goes to docs/benchmarks/.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Long-tail re-ranking: accuracy against tail reach, written into docs/benchmarks.md.
+"""Long-tail re-ranking: accuracy against tail reach, written into docs/benchmarks/.
 
     python benchmarks/longtail.py                  # ml-100k, instacart, completejourney
     python benchmarks/longtail.py --only ml-100k
@@ -208,7 +208,7 @@ def run_dataset(name: str) -> None:
                     f"TailRecall@10 {hit['tail_recall@10']:.4f} ≥ 0.080, coverage@10 "
                     f"{hit['coverage@10']:.3f} ≥ 0.42 — {'all met' if goal else 'NOT all met'}"
                     f"; Gini@10 {hit['gini@10']:.3f}, ILD@10 {hit.get('ild@10', 0):.3f}.\n")
-    body.append(f"![frontier](img/{plot})\n")
+    body.append(f"![frontier](../img/{plot})\n")
     update_section(f"longtail-{name}", "\n".join(body) + "\n" + stamp())
 
 

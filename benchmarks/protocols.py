@@ -1,4 +1,4 @@
-"""Baselines on every protocol, written into docs/benchmarks.md.
+"""Baselines on every protocol, written into docs/benchmarks/.
 
     python benchmarks/protocols.py            # all datasets (a few minutes on 2 cores)
     python benchmarks/protocols.py --only ml-100k --only amazon-scientific
@@ -80,7 +80,7 @@ def rows_for(result: Any, ks: Sequence[int]) -> list[dict[str, Any]]:
 def run_dataset(name: str, data: Dataset) -> str:
     parts = [f"### {name}\n", f"{data.n_users:,} users, {data.n_items:,} items, "
              f"{data.n_interactions:,} (user, item) pairs. Long tail: "
-             f"![long tail of {name}](img/longtail-{name}.png)\n"]
+             f"![long tail of {name}](../img/longtail-{name}.png)\n"]
     plot_long_tail(data, IMG / f"longtail-{name}.png")
     for protocol, model_names, ks in PLAN[name]:
         rows: list[dict[str, Any]] = []

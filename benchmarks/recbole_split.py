@@ -1,5 +1,5 @@
 """RecBole's MultiVAE on coldrec's own P1 ml-100k split, over seeds; written into
-docs/benchmarks.md next to coldrec's MultVAE seed spread.
+docs/benchmarks/ next to coldrec's MultVAE seed spread.
 
     pip install --no-deps recbole==1.2.1 colorlog==4.7.2 colorama==0.4.4 thop texttable \
         tabulate                                   # (`make bench` does this)

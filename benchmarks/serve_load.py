@@ -1,4 +1,4 @@
-"""Load on the recommendation service over loopback, written into docs/benchmarks.md.
+"""Load on the recommendation service over loopback, written into docs/benchmarks/.
 
     python benchmarks/serve_load.py                 # Complete Journey, hybrid (~10 min)
     python benchmarks/serve_load.py --quick         # shorter phases

@@ -18,7 +18,7 @@ class VectorIndex:
     ``√n``), and a query scans the ``probe_share`` of cells whose centroids score highest,
     computing exact inner products inside them. Below the threshold, search is one exact
     matrix product. Measured on Complete Journey ALS vectors (68,509 items): recall@100
-    0.98 against exact search at 35 % of cells (docs/benchmarks.md). HNSW was tried first:
+    0.98 against exact search at 35 % of cells (docs/benchmarks/). HNSW was tried first:
     factor vectors have widely spread norms, and HNSW (inner product directly, or after the
     MIPS→L2 reduction) stayed at recall@100 0.83–0.87. ``add`` appends new items to their
     nearest cell, so products added live stay retrievable. A query whose probed cells hold

@@ -116,7 +116,7 @@ class EASE(Recommender):
     ``w = count^-ips`` (normalised to mean 1) before the closed form, and the weighting is
     undone on output, ``B = diag(w) · B_w · diag(1/w)``, so rarely bought items weigh more in
     the regression without their scores being inflated by the weights themselves. Measured
-    on ml-100k P1 (docs/benchmarks.md): at λ=100 it raises NDCG@10 0.341 → 0.355, but it
+    on ml-100k P1 (docs/benchmarks/): at λ=100 it raises NDCG@10 0.341 → 0.355, but it
     does not widen the tail; for tail reach use a re-ranker or BPR's popularity negatives.
     """
 

@@ -77,7 +77,7 @@ class ModelSpec:
 
 #: score-time blend axes of the hybrid (no refit needed to try them); the new-item boost is
 #: in z-score units, whose tail grows with the catalogue: on Complete Journey (68k products)
-#: new arrivals surface on a mixed shelf only with a boost near 30 (docs/benchmarks.md)
+#: new arrivals surface on a mixed shelf only with a boost near 30 (docs/benchmarks/)
 HYBRID_BLEND: dict[str, list[float]] = {
     "semantic_weight": [0.0, 0.5], "transfer_weight": [0.0, 0.5, 1.0],
     "item_trust": [0.0, 5.0], "user_trust": [0.0, 1.0, 2.0, 5.0, 10.0],
@@ -90,7 +90,7 @@ HYBRID_BLEND: dict[str, list[float]] = {
 #: (``transfer_kernel="text"``: item × item kernel of sentence-encoder + TF-IDF cosine), as
 #: products nobody has bought want them ("cold": a smoothed map, picked on amazon-scientific's
 #: nested valid-cold split) and as rarely bought warm ones do ("warm": a stronger map, picked
-#: on its P2 validation); docs/benchmarks.md has both searches
+#: on its P2 validation); docs/benchmarks/ has both searches
 KERNEL_RIDGES: dict[str, tuple[float, float, float]] = {"cold": (0.3, 0.9, 10.0),
                                                          "warm": (0.3, 0.5, 3.0)}
 

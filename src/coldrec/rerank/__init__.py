@@ -45,7 +45,7 @@ RERANKERS: dict[str, type[Reranker]] = {
     "discovery": DiscoverySlots,
 }
 
-#: named chains; ``tail-balanced`` is the ml-100k long-tail configuration (docs/benchmarks.md)
+#: named chains; ``tail-balanced`` is the ml-100k long-tail configuration (docs/benchmarks/)
 PRESETS: dict[str, str] = {
     "tail-balanced": "popularity:1.5,tail:3",
 }
