@@ -66,6 +66,9 @@ ExcludeOpt = Annotated[list[str] | None, typer.Option(
     "--exclude-category", help="leave out a category at any level (repeatable)")]
 PriceMinOpt = Annotated[float | None, typer.Option("--price-min", help="lowest price")]
 PriceMaxOpt = Annotated[float | None, typer.Option("--price-max", help="highest price")]
+LoadOpt = Annotated[Path | None, typer.Option("--load", help="a model saved by `train`")]
+KOpt = Annotated[int, typer.Option("--k", help="how many items")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
 def _filters(in_stock_only: bool, exclude: list[str] | None, price_min: float | None,
@@ -234,19 +237,18 @@ def recommend(
     model: ModelOpt = "hybrid",
     params: ParamOpt = None,
     encoder: EncoderOpt = None,
-    load_dir: Annotated[Path | None, typer.Option("--load", help="a model saved by `train`")]
-    = None,
+    load_dir: LoadOpt = None,
     attr: Annotated[list[str] | None, typer.Option(help="attribute NAME=VALUE of the shopper")]
     = None,
     item: Annotated[list[str] | None, typer.Option(help="raw id of an item the shopper just "
                                                         "touched (repeatable)")] = None,
-    k: Annotated[int, typer.Option("--k", help="how many items")] = 10,
+    k: KOpt = 10,
     rerank: RerankOpt = None,
     in_stock_only: InStockOpt = False,
     exclude_category: ExcludeOpt = None,
     price_min: PriceMinOpt = None,
     price_max: PriceMaxOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Recommendations for one shopper, with product descriptions and reasons."""
     try:
@@ -254,8 +256,9 @@ def recommend(
         rules = _filters(in_stock_only, exclude_category, price_min, price_max)
         ds, fitted = _fit_or_load(data, model, params, load_dir, encoder)
         attributes = {key: str(v) for key, v in parse_params(attr or []).items()}
-        frame = recommend_for(fitted, ds, Shopper(user, attributes or None, item or ()), k=k,
-                              rerank=reranker, filters=rules, encoder=encoder)
+        shopper = Shopper(user, attributes or None, item or ())
+        frame = recommend_for(fitted, ds, shopper, k=k, rerank=reranker, filters=rules,
+                              encoder=encoder)
     except ColdrecError as exc:
         _fail(exc)
     _show_list(frame, f"{type(fitted).__name__} for shopper {user}", as_json)
@@ -270,20 +273,20 @@ def search(
     model: ModelOpt = "hybrid",
     params: ParamOpt = None,
     encoder: EncoderOpt = None,
-    load_dir: Annotated[Path | None, typer.Option("--load", help="a model saved by `train`")]
-    = None,
-    k: Annotated[int, typer.Option("--k", help="how many items")] = 10,
+    load_dir: LoadOpt = None,
+    k: KOpt = 10,
     in_stock_only: InStockOpt = False,
     exclude_category: ExcludeOpt = None,
     price_min: PriceMinOpt = None,
     price_max: PriceMaxOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Products for a text query, optionally personalised for a shopper."""
     try:
-        rules = _filters(in_stock_only, exclude_category, price_min, price_max)
         ds, fitted = _fit_or_load(data, model, params, load_dir, encoder)
-        frame = search_for(fitted, ds, query, user_id=user, k=k, filters=rules)
+        frame = search_for(fitted, ds, query, user_id=user, k=k,
+                           filters=_filters(in_stock_only, exclude_category, price_min,
+                                            price_max))
     except ColdrecError as exc:
         _fail(exc)
     _show_list(frame, f"search {query!r}", as_json)

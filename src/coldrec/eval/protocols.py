@@ -174,15 +174,22 @@ def _choose(rng: np.random.Generator, pool: np.ndarray, share: float) -> np.ndar
     return np.sort(rng.choice(pool, size=size, replace=False))
 
 
+def _nested_cold(pairs: pd.DataFrame, column: str, n: int, seed: int, share: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The protocol's cold ``column`` values (a ``share`` of ``0..n-1``) and, among the rest,
+    the nested valid-cold ones; with the pairs that touch each (seeded, in that order)."""
+    rng = np.random.default_rng(seed)
+    cold = _choose(rng, np.arange(n), share)
+    valid_cold = _choose(rng, np.setdiff1d(np.arange(n), cold), share)
+    values = pairs[column].to_numpy()
+    return cold, valid_cold, np.isin(values, cold), np.isin(values, valid_cold)
+
+
 def split_p3(data: Dataset, seed: int = 0, share: float = 0.2) -> Split:
     """P3: cold items (new-arrivals shelf) with nested valid-cold items."""
     pairs = _need_pairs(data, "P3")
-    rng = np.random.default_rng(seed)
-    cold = _choose(rng, np.arange(data.n_items), share)
-    warm = np.setdiff1d(np.arange(data.n_items), cold)
-    valid_cold = _choose(rng, warm, share)
-    is_cold = np.isin(pairs["item"].to_numpy(), cold)
-    is_vcold = np.isin(pairs["item"].to_numpy(), valid_cold)
+    cold, valid_cold, is_cold, is_vcold = _nested_cold(pairs, "item", data.n_items, seed,
+                                                       share)
     warm_pairs = pairs[~is_cold]
     sel_pairs = pairs[~is_cold & ~is_vcold]
     n_items = data.n_items
@@ -219,12 +226,8 @@ def split_p4(data: Dataset, seed: int = 0, share: float = 0.2,
              reveal: tuple[int, ...] = (1, 3, 5)) -> Split:
     """P4: cold users (zero-shot and first-k) with nested valid-cold users."""
     pairs = _need_pairs(data, "P4")
-    rng = np.random.default_rng(seed)
-    cold = _choose(rng, np.arange(data.n_users), share)
-    warm = np.setdiff1d(np.arange(data.n_users), cold)
-    valid_cold = _choose(rng, warm, share)
-    is_cold = np.isin(pairs["user"].to_numpy(), cold)
-    is_vcold = np.isin(pairs["user"].to_numpy(), valid_cold)
+    cold, valid_cold, is_cold, is_vcold = _nested_cold(pairs, "user", data.n_users, seed,
+                                                       share)
     sel_train = data.with_pairs(pairs[~is_cold & ~is_vcold], name=f"{data.name}:P4:selection")
     test_train = data.with_pairs(pairs[~is_cold], name=f"{data.name}:P4:warm")
     sel_tasks = _cold_user_tasks(pairs[is_vcold], data.n_items, reveal)
