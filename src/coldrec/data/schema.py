@@ -25,6 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from coldrec.data.ids import id_problem
 from coldrec.errors import DataError
 
 __all__ = [
@@ -68,13 +69,18 @@ def _require(df: pd.DataFrame, columns: tuple[str, ...], source: str) -> None:
 
 
 def _check_ids(df: pd.DataFrame, column: str, source: str) -> pd.Series:
+    """The id column, refused with the first bad row named (:func:`coldrec.data.ids.id_problem`)."""
     ids = df[column]
     missing = ids.isna().to_numpy()
-    if ids.dtype == object or pd.api.types.is_string_dtype(ids):
-        missing = missing | ids.astype(str).str.strip().eq("").to_numpy()
     if missing.any():
         row = int(np.flatnonzero(missing)[0]) + 1
         raise DataError("id is empty", source=source, column=column, row=row)
+    if ids.dtype == object or pd.api.types.is_string_dtype(ids):
+        problems = ids.map(id_problem)
+        bad = problems.notna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(str(problems.iloc[row]), source=source, column=column, row=row + 1)
     return ids
 
 

@@ -99,6 +99,8 @@ class Recommender(ABC):
     #: True when the stored history is 0/1 (a repeat purchase counts once) instead of the
     #: aggregated interaction weights.
     binary_history: ClassVar[bool] = False
+    #: per-user learned arrays (row ``u`` is user ``u``) that :meth:`forget_user` clears
+    user_state: ClassVar[tuple[str, ...]] = ()
     #: the default reasons of a list (see :meth:`explain`): with and without history
     reason_with_history: ClassVar[str] = "shoppers like you bought it"
     reason_without_history: ClassVar[str] = "popular with shoppers like you"
@@ -306,6 +308,29 @@ class Recommender(ABC):
         :func:`similar_items`."""
         self._check_fitted()
         return similar_items(self, int(item), k)
+
+    # -- erasure ---------------------------------------------------------------------------
+    def forget_user(self, user: int) -> None:
+        """Erase what the model keeps of one known shopper: their stored history and their
+        rows of per-user state (``user_state``). Item-side state they helped learn (an
+        item × item matrix, shared factors) stays until the next fit. Arrays are replaced,
+        not changed in place, so a concurrent answer reads either the old or the new."""
+        self._check_fitted()
+        if not 0 <= int(user) < self.n_users_:
+            return
+        hist = sp.csr_matrix(self.history_, copy=True)
+        hist.data[hist.indptr[user]:hist.indptr[user + 1]] = 0
+        hist.eliminate_zeros()
+        self.history_ = hist
+        for name in self.user_state:
+            rows = np.array(getattr(self, name), copy=True)
+            rows[user] = self._blank_user_row(name, rows[user])
+            setattr(self, name, rows)
+
+    def _blank_user_row(self, name: str, row: np.ndarray) -> np.ndarray:
+        """What ``name``'s row of a forgotten shopper becomes (zeros by default)."""
+        del name
+        return np.zeros_like(row)
 
     # -- growth ---------------------------------------------------------------------------
     def _grow_items(self, n_new: int) -> np.ndarray:

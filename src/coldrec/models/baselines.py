@@ -91,6 +91,7 @@ class SegmentPopularity(Recommender):
 
     name: ClassVar[str] = "segment-popularity"
     handles_cold_users: ClassVar[bool] = True
+    user_state: ClassVar[tuple[str, ...]] = ("user_segment_",)
 
     def __init__(self, fields: list[str] | None = None, min_users: int = 20,
                  random_state: int = 0) -> None:
@@ -129,6 +130,9 @@ class SegmentPopularity(Recommender):
                                 else np.zeros((0, data.n_items), dtype=np.float32))
         self.user_segment_ = user_segment
         self.global_scores_ = data.item_counts.astype(np.float32)
+
+    def _blank_user_row(self, name: str, row: np.ndarray) -> np.ndarray:
+        return np.full_like(row, -1)  # global popularity
 
     def segments_of(self, attributes: pd.DataFrame) -> np.ndarray:
         """Segment index of each attribute row (``-1`` = global popularity)."""

@@ -148,6 +148,7 @@ class ContentKNN(TextItemsMixin, Recommender):
 
     name: ClassVar[str] = "content-knn"
     handles_cold_users: ClassVar[bool] = True
+    user_state: ClassVar[tuple[str, ...]] = ("user_text_embeddings_",)
     score_params: ClassVar[frozenset[str]] = frozenset({"lexical_weight"})
 
     def __init__(self, encoder: str = "use-multilingual", template: str | None = None,

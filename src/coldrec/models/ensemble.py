@@ -106,6 +106,11 @@ class Ensemble(Recommender):
                 out += np.float32(weight) * zscore(scores)
         return out
 
+    def forget_user(self, user: int) -> None:
+        super().forget_user(user)
+        for model in self.models_:
+            model.forget_user(user)
+
     # -- persistence: members are nested models ----------------------------------------------
     def _get_state(self) -> dict[str, Any]:
         state = {k: v for k, v in super()._get_state().items() if k != "models_"}

@@ -25,6 +25,7 @@ class FactorModel(RetrievalVectors, Recommender):
     are folded in with :meth:`_fold_in`, without retraining.
     """
 
+    user_state: ClassVar[tuple[str, ...]] = ("user_factors_",)
     user_factors_: np.ndarray
     item_factors_: np.ndarray
 

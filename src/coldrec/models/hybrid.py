@@ -160,6 +160,7 @@ class Hybrid(TextItemsMixin, Recommender):
     binary_history: ClassVar[bool] = True
     name: ClassVar[str] = "hybrid"
     handles_cold_users: ClassVar[bool] = True
+    user_state: ClassVar[tuple[str, ...]] = ("user_features_",)
     score_params: ClassVar[frozenset[str]] = frozenset(
         {"lexical_weight", "semantic_weight", "transfer_weight", "item_trust", "user_trust",
          "new_item_boost"})
@@ -271,6 +272,16 @@ class Hybrid(TextItemsMixin, Recommender):
         kernel += (self.lexical_ @ self.lexical_[:n_fit].T).toarray()
         self.__dict__["_kernel"] = kernel = kernel.astype(np.float32)
         return kernel
+
+    def _blank_user_row(self, name: str, row: np.ndarray) -> np.ndarray:
+        blank = np.zeros_like(row)
+        blank[0] = 1.0  # the intercept: a shopper the tower knows nothing about
+        return blank
+
+    def forget_user(self, user: int) -> None:
+        self.__dict__.pop("_memo", None)  # memoised components of the old history
+        super().forget_user(user)
+        self.cf_model_.forget_user(user)
 
     def _after_add_items(self, n_new: int) -> None:
         self.__dict__.pop("_memo", None)

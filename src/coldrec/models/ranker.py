@@ -275,6 +275,10 @@ class TwoStage(TorchRecommender):
         del validation
         return super().fit(data, validation=lambda m: -m.ctr_logloss_)
 
+    def forget_user(self, user: int) -> None:
+        super().forget_user(user)
+        self.retriever_model_.forget_user(user)
+
     # -- persistence of the network as arrays ------------------------------------------------
     def _get_state(self) -> dict[str, Any]:
         state = super()._get_state()

@@ -5,6 +5,7 @@ of the CLI."""
 from __future__ import annotations
 
 import inspect
+import math
 
 from coldrec.errors import ConfigError
 from coldrec.rerank.base import Chain, RerankContext, Reranker, relevance
@@ -51,6 +52,17 @@ PRESETS: dict[str, str] = {
 }
 
 
+def _number(name: str, value: str) -> float:
+    """A re-ranker's value: a finite number."""
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise ConfigError(f"re-ranker {name!r}: value {value!r} is not a number") from exc
+    if not math.isfinite(number):
+        raise ConfigError(f"re-ranker {name!r}: value {value!r} must be a finite number")
+    return number
+
+
 def get_reranker(spec: str) -> Reranker:
     """Parse ``NAME[:value[:value]][,NAME...]`` (or a preset) into a re-ranker; the stages of
     a chain run in order, so list-position re-rankers (``tail``, ``discovery``) go last."""
@@ -61,20 +73,19 @@ def get_reranker(spec: str) -> Reranker:
         if name not in RERANKERS:
             known = ", ".join(sorted([*RERANKERS, *PRESETS]))
             raise ConfigError(f"unknown re-ranker {name!r}; known: {known}")
-        args = []
-        for value in values:
-            try:
-                args.append(float(value))
-            except ValueError as exc:
-                raise ConfigError(f"re-ranker {name!r}: strength {value!r} is not a number"
-                                  ) from exc
+        args = [_number(name, value) for value in values]
         cls = RERANKERS[name]
         try:
             inspect.signature(cls).bind(*args)
         except TypeError as exc:
             raise ConfigError(f"re-ranker {name!r} takes fewer values than {len(args)} "
                               f"({part!r})") from exc
-        stages.append(cls(*args))
+        try:
+            stages.append(cls(*args))
+        except (ValueError, OverflowError, TypeError) as exc:  # out of the stage's range
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"re-ranker {name!r}: {exc} ({part!r})") from exc
     if not stages:
         raise ConfigError("empty re-ranker spec")
     return stages[0] if len(stages) == 1 else Chain(stages)

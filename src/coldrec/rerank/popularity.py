@@ -9,7 +9,11 @@ from coldrec.data.popularity import head_items, popularity_groups
 from coldrec.errors import ConfigError
 from coldrec.rerank.base import RerankContext, Reranker, greedy, relevance, truncate
 
-__all__ = ["CalibratedPopularity", "DiscoverySlots", "PopularityPenalty", "TailQuota"]
+__all__ = ["MAX_SLOTS", "CalibratedPopularity", "DiscoverySlots", "PopularityPenalty",
+           "TailQuota"]
+
+#: the most list positions a slot re-ranker may reserve (longer than any list shown)
+MAX_SLOTS = 1000
 
 
 def _check_strength(strength: float, upper: float | None = 1.0) -> float:
@@ -68,7 +72,7 @@ class CalibratedPopularity(Reranker):
 
     def __init__(self, strength: float = 0.5, alpha: float = 0.01) -> None:
         self.strength = _check_strength(strength)
-        self.alpha = float(alpha)
+        self.alpha = _check_strength(alpha)  # the smoothing share, in [0, 1]
 
     def rerank(self, ids: np.ndarray, scores: np.ndarray, k: int, context: RerankContext,
                rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -119,8 +123,14 @@ class TailQuota(Reranker):
     name = "tail"
 
     def __init__(self, slots: float = 2, head_share: float = 0.2, min_count: int = 1) -> None:
-        if float(slots) < 0 or float(slots) != int(slots):
-            raise ConfigError(f"tail quota slots must be a whole number >= 0, got {slots!r}")
+        if not 0 <= float(slots) <= MAX_SLOTS or float(slots) != int(slots):
+            raise ConfigError(f"tail quota slots must be a whole number in 0..{MAX_SLOTS}, "
+                              f"got {slots!r}")
+        if not 0 <= float(head_share) <= 1:
+            raise ConfigError(f"tail quota head_share must be in [0, 1], got {head_share!r}")
+        if not 0 <= float(min_count) <= 1e9 or float(min_count) != int(min_count):
+            raise ConfigError(f"tail quota min_count must be a whole number >= 0, "
+                              f"got {min_count!r}")
         self.slots = int(slots)
         self.head_share = float(head_share)
         self.min_count = int(min_count)
@@ -167,8 +177,9 @@ class DiscoverySlots(Reranker):
     name = "discovery"
 
     def __init__(self, slots: float = 2, strength: float = 2.0) -> None:
-        if float(slots) < 0 or float(slots) != int(slots):
-            raise ConfigError(f"discovery slots must be a whole number >= 0, got {slots!r}")
+        if not 0 <= float(slots) <= MAX_SLOTS or float(slots) != int(slots):
+            raise ConfigError(f"discovery slots must be a whole number in 0..{MAX_SLOTS}, "
+                              f"got {slots!r}")
         self.slots = int(slots)
         self.strength = _check_strength(strength, upper=None)
 

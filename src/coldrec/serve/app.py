@@ -16,15 +16,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path as FilePath
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from coldrec.errors import ColdrecError
 from coldrec.experiments.design import load_experiment
 from coldrec.serve.engine import RecommenderService
+from coldrec.serve.errors import AUTH_RESPONSES, ERROR_RESPONSES, install_error_handlers
+from coldrec.serve.limits import BodyLimitMiddleware
 from coldrec.serve.routes import admin, events, health, items, recommend, shop, users
+from coldrec.serve.routes.deps import read_access
 from coldrec.serve.settings import Settings
 from coldrec.serve.store import EventStore
 from coldrec.serve.telemetry import MeasureMiddleware, Telemetry
@@ -33,7 +34,9 @@ __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 STATIC = FilePath(__file__).parent / "static"
-ROUTERS = (health, events, users, items, recommend, shop, admin)
+#: routers that only write (their routes ask for a key) and those that read
+WRITERS = (health, events, users, admin)
+READERS = (items, recommend, shop)
 
 
 def _retrain_loop(service: RecommenderService, every_s: float, stop: threading.Event) -> None:
@@ -68,18 +71,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop.set()
 
 
-async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
-    # field, message and type only: echoing the input could be unserialisable (NaN)
-    assert isinstance(exc, RequestValidationError)
-    detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
-               "type": e.get("type", "")} for e in exc.errors()]
-    return JSONResponse(status_code=422, content={"detail": detail})
-
-
-async def _coldrec_error(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(status_code=422, content={"detail": str(exc)})
-
-
 def create_app(settings: Settings | None = None,
                service: RecommenderService | None = None) -> FastAPI:
     """The API; ``service`` (already started) skips the start-up training."""
@@ -89,11 +80,17 @@ def create_app(settings: Settings | None = None,
     app.state.settings = settings = settings or Settings()
     app.state.service = service
     app.state.telemetry = Telemetry()
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MeasureMiddleware, telemetry=app.state.telemetry)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(ColdrecError, _coldrec_error)
-    for module in ROUTERS:
-        app.include_router(module.router)
+    install_error_handlers(app)
+    for module in WRITERS:
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    # reads ask for a key only when they are not open, and the OpenAPI document says so
+    closed = [] if settings.open_reads else [Depends(read_access)]
+    for module in READERS:
+        app.include_router(module.router, dependencies=closed,
+                           responses={**ERROR_RESPONSES, **({} if settings.open_reads
+                                                            else AUTH_RESPONSES)})
     if settings.demo_page:
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
         app.add_api_route("/", lambda: FileResponse(STATIC / "index.html"),

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from coldrec.data.builtin import load
 from coldrec.data.dataset import Dataset
+from coldrec.data.ids import id_problem
 from coldrec.data.schema import DEFAULT_EVENT_WEIGHTS, NON_INTERACTIONS
 from coldrec.errors import DataError
 from coldrec.experiments.design import Experiment, Variant
@@ -53,6 +54,28 @@ class Filters:
                 self.price_max)
 
 
+def _usable_rows(events: pd.DataFrame, catalog: pd.DataFrame, users: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
+    """The rows of the store's tables that a dataset accepts, and how many were not."""
+    def good_ids(frame: pd.DataFrame, *columns: str) -> np.ndarray:
+        keep = np.ones(len(frame), dtype=bool)
+        for col in columns:
+            keep &= frame[col].map(lambda v: v is not None and id_problem(v) is None
+                                   ).to_numpy(dtype=bool)
+        return keep
+
+    keep_events = good_ids(events, "user_id", "item_id")
+    if "timestamp" in events.columns:
+        stamps = pd.to_numeric(events["timestamp"], errors="coerce").to_numpy(dtype=float)
+        keep_events &= np.isfinite(stamps) | pd.isna(events["timestamp"]).to_numpy()
+    keep_items = good_ids(catalog, "item_id") if len(catalog) else np.ones(0, dtype=bool)
+    keep_users = good_ids(users, "user_id") if len(users) else np.ones(0, dtype=bool)
+    skipped = int((~keep_events).sum() + (~keep_items).sum() + (~keep_users).sum())
+    return (events[keep_events].reset_index(drop=True),
+            catalog[keep_items].reset_index(drop=True),
+            users[keep_users].reset_index(drop=True), skipped)
+
+
 def _attributes_frame(attributes: Mapping[str, Any] | None) -> pd.DataFrame | None:
     if not attributes:
         return None
@@ -81,9 +104,15 @@ class RecommenderService:
         self._retrain_lock = threading.Lock()
         self._seq = 0
         self._fresh: dict[str, list[tuple[int, str, float]]] = {}
-        self._forgotten: set[str] = set()
+        # products written since the last fit began: a retrain replays them onto its models
+        self._item_log: list[tuple[int, str, dict[str, Any]]] = []
+        # erased shoppers (id -> event sequence at erasure): answered as new shoppers from
+        # their events since, until a retrain on the store (which no longer holds the old)
+        self._forgotten: dict[str, int] = {}
+        self._retrain_wanted = threading.Event()
         self.exposure: Counter[str] = Counter()  # times each product was recommended
         self.cache = AnswerCache(cache_users)
+        self.skipped_rows = 0  # stored rows the last fit could not use
 
     # -- start-up and retraining ----------------------------------------------------------
     @classmethod
@@ -117,7 +146,16 @@ class RecommenderService:
         return service
 
     def _dataset_from_store(self) -> Dataset:
+        """The store's contents as a dataset; rows a loader would refuse (an id that is
+        blank or holds control characters, a time that is not a finite number) are skipped,
+        counted in ``skipped_rows`` and logged, so no stored row can stop a start or a
+        retrain."""
         events, catalog, users = self.store.frames()
+        events, catalog, users, skipped = _usable_rows(events, catalog, users)
+        if skipped:
+            log.warning("skipped %d stored rows that cannot be trained on (bad ids or "
+                        "times)", skipped)
+        self.skipped_rows = skipped
         if events.empty:
             raise DataError("the event store holds no events to train on", source="store")
         return Dataset.from_frames(events, catalog if len(catalog) else None,
@@ -138,6 +176,14 @@ class RecommenderService:
             data = self._dataset_from_store()
             lives = self.models.build_all(data)
             with self._lock:
+                for seq, item_id, fields in self._item_log:  # written during the fit
+                    if seq > mark:
+                        for live in {id(v): v for v in lives.values()}.values():
+                            if item_id in live.item_index:
+                                live.update_item(item_id, fields)
+                            else:
+                                live.add_item(item_id, fields)
+                self._item_log = [e for e in self._item_log if e[0] > mark]
                 self.models.install(lives, retrained=True)
                 self.cache.invalidate(everyone=True)
                 for user in list(self._fresh):  # events up to `mark` are in the new fit
@@ -146,6 +192,9 @@ class RecommenderService:
                         self._fresh[user] = kept
                     else:
                         del self._fresh[user]
+                for user, seq in list(self._forgotten.items()):  # the fit never saw them
+                    if seq <= mark:
+                        del self._forgotten[user]
             self.store.add_model_version(self.models.model_name, {
                 "users": data.n_users, "items": data.n_items, "arms": len(lives)})
             return self.live.version
@@ -187,7 +236,6 @@ class RecommenderService:
                     continue
                 self._seq += 1
                 user = str(row["user_id"])
-                self._forgotten.discard(user)
                 self.cache.invalidate(user)
                 weight = DEFAULT_EVENT_WEIGHTS.get(str(row.get("event_type", "view")), 1.0)
                 if row.get("value") is not None and row.get("event_type") == "rating":
@@ -202,6 +250,9 @@ class RecommenderService:
         ``recommendable`` speaks of the service's own model."""
         is_new = self.store.upsert_item(item_id, fields)
         with self._lock:
+            self._seq += 1
+            if self._retrain_lock.locked():  # only a fit in progress needs to replay it
+                self._item_log.append((self._seq, item_id, dict(fields)))
             self.cache.invalidate(everyone=True)  # a new product, a changed price / stock
             done = {}
             for live in self.models.distinct():
@@ -219,15 +270,36 @@ class RecommenderService:
             self.cache.invalidate(user_id)
         return created
 
-    def delete_user(self, user_id: str) -> int:
-        """Erase the shopper from the store and from the live state (they are then served
-        as an unknown shopper with no history)."""
+    def delete_user(self, user_id: str) -> dict[str, Any]:
+        """Erase the shopper from the store and, at once, from every live model (their
+        history and per-user state); a later event under the same id starts a new shopper.
+        What they added to item-side state goes with the retrain this schedules."""
         removed = self.store.delete_user(user_id)
         with self._lock:
             self._fresh.pop(user_id, None)
-            self._forgotten.add(user_id)
+            self._forgotten[user_id] = self._seq
             self.cache.invalidate(user_id)
-        return removed
+            for live in self.models.distinct():
+                row = live.user_index.get(user_id)
+                if row is not None:
+                    live.model.forget_user(row)
+        self.schedule_retrain()
+        return {"user_id": user_id, "events_removed": removed, "retrain": "scheduled"}
+
+    def schedule_retrain(self) -> None:
+        """Retrain soon in the background; requests that arrive meanwhile share one fit."""
+        if self._retrain_wanted.is_set():
+            return
+        self._retrain_wanted.set()
+
+        def run() -> None:
+            try:
+                self._retrain_wanted.clear()
+                self.retrain()
+            except Exception:  # the live models stay; the next request tries again
+                log.exception("scheduled retrain failed; the current models stay live")
+
+        threading.Thread(target=run, name="coldrec-retrain-after-erasure", daemon=True).start()
 
     # -- reads ----------------------------------------------------------------------------
     def _user_row(self, live: LiveModel, user_id: str | None) -> int:
@@ -256,9 +328,9 @@ class RecommenderService:
                  ) -> Mapping[str, Any] | None:
         if attributes:
             return attributes
-        if user_id is None or user_id in self._forgotten:
+        if user_id is None:
             return None
-        return self.store.user_profile(user_id)
+        return self.store.user_profile(user_id)  # an erased shopper's is gone with them
 
     def recommend(self, user_id: str | None, k: int = 10, *,
                   attributes: Mapping[str, Any] | None = None, items: Sequence[str] = (),

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-__all__ = ["CatalogPage", "Event", "EventBatch", "EventsAccepted", "Health", "ItemIn",
+from coldrec.data.ids import MAX_ID_LENGTH, clean_id
+
+__all__ = ["CatalogPage", "Erased", "Event", "EventBatch", "EventsAccepted", "Health", "ItemIn",
            "ItemOut", "Product", "RecommendRequest", "Recommendation", "Recommendations",
            "ShopInfo", "UserIn"]
 
 #: "impression" logs what a shopper was shown (for experiment reports; not an interaction)
 EventType = Literal["impression", "view", "click", "cart", "purchase", "rating"]
-Id = Field(min_length=1, max_length=200)
+#: a shopper or product id: trimmed, not empty, no control characters (coldrec.data.ids)
+ShopId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                          max_length=MAX_ID_LENGTH), AfterValidator(clean_id)]
+#: a profile attribute: a short name and a finite value
+AttributeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                 max_length=100)]
+AttributeValue = Annotated[str, StringConstraints(max_length=1000)] | bool | int | \
+    Annotated[float, Field(allow_inf_nan=False)]
+Attributes = Annotated[dict[AttributeName, AttributeValue], Field(max_length=100)]
 
 
 class Event(BaseModel):
     """One interaction of a shopper with a product."""
 
     model_config = ConfigDict(extra="forbid")
-    user_id: str = Id
-    item_id: str = Id
+    user_id: ShopId
+    item_id: ShopId
     event_type: EventType = "view"
     value: float | None = Field(None, allow_inf_nan=False, description="rating or amount")
     timestamp: float | None = Field(None, ge=0, allow_inf_nan=False,
@@ -59,18 +69,25 @@ class UserIn(BaseModel):
     """Profile attributes of a shopper (age, income, location, ...)."""
 
     model_config = ConfigDict(extra="forbid")
-    attributes: dict[str, str | int | float | bool] = Field(default_factory=dict,
-                                                             max_length=100)
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class Erased(BaseModel):
+    """What an erasure did."""
+
+    user_id: str
+    events_removed: int
+    retrain: Literal["scheduled"] = Field(description="item-side state the shopper helped "
+                                          "learn goes with this retrain")
 
 
 class RecommendRequest(BaseModel):
     """A new or anonymous shopper: attributes, the items of the session, a search phrase."""
 
     model_config = ConfigDict(extra="forbid")
-    user_id: str | None = Field(None, min_length=1, max_length=200)
-    attributes: dict[str, str | int | float | bool] = Field(default_factory=dict,
-                                                             max_length=100)
-    items: list[str] = Field(default_factory=list, max_length=1000)
+    user_id: ShopId | None = None
+    attributes: Attributes = Field(default_factory=dict)
+    items: list[ShopId] = Field(default_factory=list, max_length=1000)
     query: str | None = Field(None, min_length=1, max_length=1000)
     k: int = Field(10, ge=1, le=200)
     in_stock_only: bool = False
@@ -125,3 +142,5 @@ class Health(BaseModel):
     model_version: int
     items: int
     users: int
+    skipped_rows: int = Field(0, description="stored rows the live model could not be "
+                              "trained on (bad ids or times), skipped and logged")

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     open_reads: bool = True
     max_batch: int = Field(1000, ge=1, description="most events in one POST /events")
     max_k: int = Field(200, ge=1)
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body (413 "
+                                "above it, before anything is read or stored)")
     seed_events: bool = Field(True, description="copy the dataset's events into an empty store")
     retrain_every_s: float | None = Field(None, gt=0, description="retrain on a schedule "
                                           "(seconds between fits; None: only on command)")

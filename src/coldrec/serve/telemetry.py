@@ -73,7 +73,7 @@ class MeasureMiddleware:
             await self.app(scope, receive, send_status)
         finally:
             route = scope.get("route")
-            name = route.path if route is not None else "unmatched"
+            name = route.path_format if route is not None else "unmatched"
             seconds = time.perf_counter() - start
             self.telemetry.requests.labels(name, str(status)).inc()
             self.telemetry.latency.labels(name).observe(seconds)

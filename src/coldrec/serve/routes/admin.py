@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from coldrec.serve.errors import AUTH_RESPONSES
 from coldrec.serve.routes.deps import Service, require_key
 
-router = APIRouter(tags=["admin"], dependencies=[Depends(require_key)])
+router = APIRouter(tags=["admin"], dependencies=[Depends(require_key)],
+                   responses=AUTH_RESPONSES)
 
 
 @router.post("/admin/retrain", status_code=202)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException
 
+from coldrec.serve.errors import AUTH_RESPONSES
 from coldrec.serve.routes.deps import AppSettings, AppTelemetry, Service, require_key
 from coldrec.serve.schemas import Event, EventBatch, EventsAccepted
 
@@ -11,7 +12,7 @@ router = APIRouter(tags=["events"])
 
 
 @router.post("/events", response_model=EventsAccepted, status_code=201,
-             dependencies=[Depends(require_key)])
+             dependencies=[Depends(require_key)], responses=AUTH_RESPONSES)
 def post_events(body: Event | EventBatch, service: Service, settings: AppSettings,
                 telemetry: AppTelemetry) -> EventsAccepted:
     events = body.events if isinstance(body, EventBatch) else [body]

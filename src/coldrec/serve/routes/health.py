@@ -12,12 +12,14 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health)
-def health(service: Service) -> Health:
+async def health(service: Service) -> Health:
+    """On the event loop, never behind scoring in the thread pool."""
     live = service.live
     return Health(status="ok", model=service.model_name, model_version=live.version,
-                  items=len(live.item_ids), users=len(live.user_index))
+                  items=len(live.item_ids), users=len(live.user_index),
+                  skipped_rows=service.skipped_rows)
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(telemetry: AppTelemetry) -> Response:
+async def metrics(telemetry: AppTelemetry) -> Response:
     return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)

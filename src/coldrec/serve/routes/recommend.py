@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query
 
 from coldrec.experiments.design import Variant
 from coldrec.serve.engine import Filters, RecommenderService
-from coldrec.serve.routes.deps import AppSettings, IdPath, Service, read_access
+from coldrec.serve.routes.deps import AppSettings, IdPath, IdQuery, Service
 from coldrec.serve.schemas import Recommendations, RecommendRequest
 
-router = APIRouter(tags=["recommend"], dependencies=[Depends(read_access)])
+router = APIRouter(tags=["recommend"])
 K = Annotated[int, Query(ge=1, le=200)]
 Price = Annotated[float | None, Query(ge=0, allow_inf_nan=False)]
 
@@ -26,7 +26,15 @@ def query_filters(in_stock_only: bool = False,
 QueryFilters = Annotated[Filters, Depends(query_filters)]
 
 
-@router.get("/recommend/{user_id}", response_model=Recommendations)
+@router.get("/recommend/{user_id:path}/new-arrivals", response_model=Recommendations)
+def new_arrivals(user_id: IdPath, service: Service, settings: AppSettings,
+                 k: K = 10) -> Recommendations:
+    """The newest products (first seen most recently), ranked for this shopper."""
+    items = service.recommend(user_id, min(k, settings.max_k), new_arrivals=True)
+    return answer(service, user_id, items, None)
+
+
+@router.get("/recommend/{user_id:path}", response_model=Recommendations)
 def recommend_user(
     user_id: IdPath, service: Service, settings: AppSettings, filters: QueryFilters,
     k: K = 10, rerank: Annotated[str | None, Query(max_length=200)] = None,
@@ -49,18 +57,10 @@ def recommend_new(body: RecommendRequest, service: Service,
     return answer(service, body.user_id, items, variant)
 
 
-@router.get("/recommend/{user_id}/new-arrivals", response_model=Recommendations)
-def new_arrivals(user_id: IdPath, service: Service, settings: AppSettings,
-                 k: K = 10) -> Recommendations:
-    """The newest products (first seen most recently), ranked for this shopper."""
-    items = service.recommend(user_id, min(k, settings.max_k), new_arrivals=True)
-    return answer(service, user_id, items, None)
-
-
 @router.get("/search", response_model=Recommendations)
 def search(service: Service, q: Annotated[str, Query(min_length=1, max_length=1000)],
            filters: QueryFilters,
-           user_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+           user_id: IdQuery = None,
            k: K = 10) -> Recommendations:
     return Recommendations(user_id=user_id, model_version=service.live.version,
                            items=service.search(q, k, user_id, filters=filters))

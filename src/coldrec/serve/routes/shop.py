@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from coldrec.eval.reports import latest_evaluation
 from coldrec.experiments.report import experiment_report
-from coldrec.serve.routes.deps import AppSettings, AppTelemetry, Service, read_access
+from coldrec.serve.errors import NOT_FOUND
+from coldrec.serve.routes.deps import AppSettings, AppTelemetry, Service
 from coldrec.serve.schemas import ShopInfo
 
-router = APIRouter(tags=["shop"], dependencies=[Depends(read_access)])
+router = APIRouter(tags=["shop"])
 
 
 @router.get("/shop", response_model=ShopInfo)
@@ -35,19 +36,19 @@ def stats(service: Service, telemetry: AppTelemetry) -> dict[str, Any]:
             "longtail": service.longtail()}
 
 
-@router.get("/evaluation")
+@router.get("/evaluation", responses=NOT_FOUND)
 def evaluation(settings: AppSettings) -> dict[str, Any]:
     """The newest evaluation report in ``reports_dir`` (``coldrec evaluate
     --report-dir`` or ``coldrec demo`` writes them)."""
     report = latest_evaluation(settings.reports_dir)
     if report is None:
-        raise HTTPException(404, f"no evaluation report in {settings.reports_dir}; run "
-                                 "`coldrec demo` or `coldrec evaluate --report-dir "
-                                 f"{settings.reports_dir}`")
+        raise HTTPException(404, "no evaluation report yet; run `coldrec demo` or "
+                                 "`coldrec evaluate --report-dir` into the service's "
+                                 "reports folder")
     return report
 
 
-@router.get("/experiment/report")
+@router.get("/experiment/report", responses=NOT_FOUND)
 def experiment(service: Service, alpha: Annotated[float, Query(gt=0, lt=0.5)] = 0.05
                ) -> dict[str, Any]:
     """Per-variant CTR, conversion and revenue per shopper of the running experiment,
