@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 
 from coldrec.errors import ConfigError
 from coldrec.rerank.base import Chain, RerankContext, Reranker, relevance
@@ -22,6 +23,7 @@ __all__ = [
     "MMR",
     "PRESETS",
     "RERANKERS",
+    "SPEC_PATTERN",
     "BusinessFilter",
     "CalibratedPopularity",
     "Chain",
@@ -52,6 +54,43 @@ PRESETS: dict[str, str] = {
 }
 
 
+def _stage_pattern(name: str, values: tuple[str, ...]) -> str:
+    tail = ""
+    for value in reversed(values):  # each value optional, in order
+        tail = f"(?::{value}{tail})?"
+    return f"{re.escape(name)}{tail}"
+
+
+_STAGE = "(?:" + "|".join(_stage_pattern(n, c.value_patterns) for n, c in RERANKERS.items()) \
+    + ")"
+#: every spec :func:`get_reranker` accepts, value ranges included (the OpenAPI document
+#: states it, so a client can tell a valid spec before sending it)
+SPEC_PATTERN = (r"^\s*(?:" + "|".join(map(re.escape, PRESETS)) + rf"|{_STAGE}(?:\s*,\s*{_STAGE})*)"
+                r"\s*$")
+_SPEC = re.compile(SPEC_PATTERN)
+
+
+def _explain_bad_spec(text: str) -> None:
+    """Raise the most helpful :class:`ConfigError` for a spec outside :data:`SPEC_PATTERN`."""
+    if not text:
+        raise ConfigError("empty re-ranker spec")
+    for part in (p.strip() for p in text.split(",")):
+        name, *values = part.split(":")
+        if name not in RERANKERS:
+            known = ", ".join(sorted([*RERANKERS, *PRESETS]))
+            raise ConfigError(f"unknown re-ranker {name!r}; known: {known}")
+        cls = RERANKERS[name]
+        if len(values) > len(cls.value_patterns):
+            raise ConfigError(f"re-ranker {name!r} takes at most {len(cls.value_patterns)} "
+                              f"values ({part!r})")
+        for value, pattern in zip(values, cls.value_patterns, strict=False):
+            _number(name, value)
+            if not re.fullmatch(pattern, value):
+                raise ConfigError(f"re-ranker {name!r}: value {value!r} is out of range "
+                                  f"({part!r}; see `coldrec models` or the API document)")
+    raise ConfigError(f"re-ranker spec {text!r} is not NAME[:value[:value]][,NAME...]")
+
+
 def _number(name: str, value: str) -> float:
     """A re-ranker's value: a finite number."""
     try:
@@ -67,6 +106,8 @@ def get_reranker(spec: str) -> Reranker:
     """Parse ``NAME[:value[:value]][,NAME...]`` (or a preset) into a re-ranker; the stages of
     a chain run in order, so list-position re-rankers (``tail``, ``discovery``) go last."""
     text = PRESETS.get(spec.strip(), spec.strip())
+    if not _SPEC.fullmatch(spec):
+        _explain_bad_spec(text)
     stages: list[Reranker] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, *values = part.split(":")

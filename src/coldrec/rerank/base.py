@@ -19,7 +19,15 @@ import scipy.sparse as sp
 from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 
-__all__ = ["Chain", "RerankContext", "Reranker", "relevance"]
+__all__ = ["COUNT", "NONNEG", "POSUNIT", "SLOTS", "UNIT", "Chain", "RerankContext", "Reranker",
+           "relevance"]
+
+#: written values: a number ≥ 0; one in [0, 1]; one in (0, 1]; a slot count 0..1000; a count
+NONNEG = r"\d{1,6}(?:\.\d{1,6})?"
+UNIT = r"(?:0(?:\.\d{1,6})?|1(?:\.0{1,6})?)"
+POSUNIT = r"(?:0\.\d{0,5}[1-9]\d{0,5}|1(?:\.0{1,6})?)"
+SLOTS = r"(?:\d{1,3}|1000)(?:\.0{1,6})?"
+COUNT = r"\d{1,9}(?:\.0{1,6})?"
 
 
 @dataclass
@@ -69,6 +77,9 @@ class Reranker(ABC):
     """Re-orders candidate lists. ``strength`` 0 must return the input order."""
 
     name: str = "reranker"
+    #: the written form of each constructor value in a spec (``NAME:value:value``), as
+    #: regular expressions (:data:`coldrec.rerank.SPEC_PATTERN` is built from them)
+    value_patterns: tuple[str, ...] = ()
 
     @property
     def needs_item_vectors(self) -> bool:

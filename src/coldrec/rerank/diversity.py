@@ -7,7 +7,15 @@ import math
 import numpy as np
 
 from coldrec.errors import ConfigError
-from coldrec.rerank.base import RerankContext, Reranker, greedy, relevance, truncate
+from coldrec.rerank.base import (
+    POSUNIT,
+    UNIT,
+    RerankContext,
+    Reranker,
+    greedy,
+    relevance,
+    truncate,
+)
 from coldrec.rerank.popularity import _check_strength
 
 __all__ = ["MMR", "ExposureCap"]
@@ -21,6 +29,7 @@ class MMR(Reranker):
     """
 
     name = "mmr"
+    value_patterns = (UNIT,)
 
     def __init__(self, strength: float = 0.3) -> None:
         self.strength = _check_strength(strength)
@@ -44,7 +53,8 @@ class MMR(Reranker):
                 return rel[r].copy()
             cand = vectors[np.maximum(ids[r], 0)]
             sim = cand @ vectors[ids[r][chosen]].T
-            return (1 - lam) * rel[r] - lam * sim.max(axis=1)
+            relevant = np.where(np.isfinite(rel[r]), (1 - lam) * rel[r], -np.inf)
+            return relevant - lam * sim.max(axis=1)
 
         return greedy(ids, rel, k, gain)
 
@@ -57,6 +67,7 @@ class ExposureCap(Reranker):
     """
 
     name = "cap"
+    value_patterns = (POSUNIT,)
 
     def __init__(self, max_share: float = 0.1) -> None:
         share = float(max_share)

@@ -16,11 +16,12 @@ __all__ = ["BusinessFilter"]
 class BusinessFilter(Reranker):
     """Drop candidates that break a business rule; the survivors keep their order.
 
-    ``in_stock_only`` needs an ``in_stock`` catalog column (missing values count as in
-    stock); ``exclude_categories`` matches any level of a ``"A > B > C"`` category path,
-    case-insensitively; ``price_min`` / ``price_max`` need a ``price`` column (items without
-    a price are dropped when a bound is set). :meth:`allowed` gives the mask, so a caller can
-    pass it to a model as candidates before ranking instead of filtering afterwards.
+    ``in_stock_only`` reads an ``in_stock`` catalog column (a product without a value, or
+    a catalogue without the column, counts as in stock); ``exclude_categories`` matches any
+    level of a ``"A > B > C"`` category path, case-insensitively; ``price_min`` /
+    ``price_max`` read a ``price`` column (a product without a price is dropped when a bound
+    is set, and an empty range leaves nothing). :meth:`allowed` gives the mask, so a caller
+    can pass it to a model as candidates before ranking instead of filtering afterwards.
     """
 
     name = "filter"
@@ -32,9 +33,9 @@ class BusinessFilter(Reranker):
         self.exclude_categories = tuple(str(c) for c in exclude_categories)
         self.price_min = None if price_min is None else float(price_min)
         self.price_max = None if price_max is None else float(price_max)
-        if self.price_min is not None and self.price_max is not None and \
-                self.price_min > self.price_max:
-            raise ConfigError(f"price_min {self.price_min} is above price_max {self.price_max}")
+        for bound in (self.price_min, self.price_max):
+            if bound is not None and not np.isfinite(bound):
+                raise ConfigError(f"price bounds must be finite numbers, not {bound}")
 
     @property
     def active(self) -> bool:
@@ -47,27 +48,20 @@ class BusinessFilter(Reranker):
         mask = np.ones(n, dtype=bool)
         if not self.active:
             return mask
-        catalog = context.catalog
-        if not isinstance(catalog, pd.DataFrame):
-            raise ConfigError("business filters need a catalog")
+        catalog = context.catalog if isinstance(context.catalog, pd.DataFrame) else \
+            pd.DataFrame(index=range(n))
         catalog = catalog.reindex(np.arange(n))
-
-        def column(name: str) -> pd.Series:
-            if name not in catalog.columns:
-                raise ConfigError(f"filter needs the catalog column {name!r}, which is absent")
-            return catalog[name]
-
-        if self.in_stock_only:
-            stock = column("in_stock")
-            mask &= ~stock.map(_falsy).to_numpy(dtype=bool)
-        if self.exclude_categories:
+        if self.in_stock_only and "in_stock" in catalog.columns:
+            mask &= ~catalog["in_stock"].map(_falsy).to_numpy(dtype=bool)
+        if self.exclude_categories and "category" in catalog.columns:
             wanted = {c.strip().lower() for c in self.exclude_categories}
-            paths = column("category").fillna("").astype(str)
+            paths = catalog["category"].fillna("").astype(str)
             hit = paths.map(lambda p: any(level.strip().lower() in wanted
                                           for level in p.split(">")))
             mask &= ~hit.to_numpy(dtype=bool)
         if self.price_min is not None or self.price_max is not None:
-            price = pd.to_numeric(column("price"), errors="coerce").to_numpy(dtype=np.float64)
+            price = pd.to_numeric(catalog["price"], errors="coerce").to_numpy(dtype=np.float64) \
+                if "price" in catalog.columns else np.full(n, np.nan)
             ok = np.isfinite(price)
             if self.price_min is not None:
                 ok &= price >= self.price_min

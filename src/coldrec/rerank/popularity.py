@@ -7,7 +7,17 @@ import numpy as np
 
 from coldrec.data.popularity import head_items, popularity_groups
 from coldrec.errors import ConfigError
-from coldrec.rerank.base import RerankContext, Reranker, greedy, relevance, truncate
+from coldrec.rerank.base import (
+    COUNT,
+    NONNEG,
+    SLOTS,
+    UNIT,
+    RerankContext,
+    Reranker,
+    greedy,
+    relevance,
+    truncate,
+)
 
 __all__ = ["MAX_SLOTS", "CalibratedPopularity", "DiscoverySlots", "PopularityPenalty",
            "TailQuota"]
@@ -35,6 +45,7 @@ class PopularityPenalty(Reranker):
     """
 
     name = "popularity"
+    value_patterns = (NONNEG,)
 
     def __init__(self, strength: float = 0.3) -> None:
         self.strength = _check_strength(strength, upper=None)
@@ -69,6 +80,7 @@ class CalibratedPopularity(Reranker):
     """
 
     name = "calibrated"
+    value_patterns = (UNIT, UNIT)
 
     def __init__(self, strength: float = 0.5, alpha: float = 0.01) -> None:
         self.strength = _check_strength(strength)
@@ -121,6 +133,7 @@ class TailQuota(Reranker):
     """
 
     name = "tail"
+    value_patterns = (SLOTS, UNIT, COUNT)
 
     def __init__(self, slots: float = 2, head_share: float = 0.2, min_count: int = 1) -> None:
         if not 0 <= float(slots) <= MAX_SLOTS or float(slots) != int(slots):
@@ -175,6 +188,7 @@ class DiscoverySlots(Reranker):
     """
 
     name = "discovery"
+    value_patterns = (SLOTS, NONNEG)
 
     def __init__(self, slots: float = 2, strength: float = 2.0) -> None:
         if not 0 <= float(slots) <= MAX_SLOTS or float(slots) != int(slots):

@@ -18,6 +18,7 @@ from pathlib import Path as FilePath
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from coldrec.experiments.design import load_experiment
@@ -25,7 +26,7 @@ from coldrec.serve.engine import RecommenderService
 from coldrec.serve.errors import AUTH_RESPONSES, ERROR_RESPONSES, install_error_handlers
 from coldrec.serve.limits import BodyLimitMiddleware
 from coldrec.serve.routes import admin, events, health, items, recommend, shop, users
-from coldrec.serve.routes.deps import read_access
+from coldrec.serve.routes.deps import known_query, read_access
 from coldrec.serve.settings import Settings
 from coldrec.serve.store import EventStore
 from coldrec.serve.telemetry import MeasureMiddleware, Telemetry
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None,
                service: RecommenderService | None = None) -> FastAPI:
     """The API; ``service`` (already started) skips the start-up training."""
     app = FastAPI(title="coldrec", version="0.1.0", lifespan=_lifespan,
+                  dependencies=[Depends(known_query)],
                   description="Recommendations for new shoppers, new products and the "
                               "long tail.")
     app.state.settings = settings = settings or Settings()
@@ -91,6 +93,11 @@ def create_app(settings: Settings | None = None,
         app.include_router(module.router, dependencies=closed,
                            responses={**ERROR_RESPONSES, **({} if settings.open_reads
                                                             else AUTH_RESPONSES)})
+    # each API route's path pattern and methods, for the Allow header of a 405
+    app.state.route_methods = [(route.path_regex, set(route.methods or ()))
+                               for module in (*WRITERS, *READERS)
+                               for route in module.router.routes
+                               if isinstance(route, APIRoute)]
     if settings.demo_page:
         app.mount("/static", StaticFiles(directory=STATIC), name="static")
         app.add_api_route("/", lambda: FileResponse(STATIC / "index.html"),

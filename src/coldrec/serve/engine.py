@@ -171,33 +171,42 @@ class RecommenderService:
     def retrain(self) -> int:
         """Fit on everything in the store and swap atomically; returns the new version."""
         with self._retrain_lock:
-            with self._lock:
-                mark = self._seq
-            data = self._dataset_from_store()
-            lives = self.models.build_all(data)
-            with self._lock:
-                for seq, item_id, fields in self._item_log:  # written during the fit
-                    if seq > mark:
-                        for live in {id(v): v for v in lives.values()}.values():
-                            if item_id in live.item_index:
-                                live.update_item(item_id, fields)
-                            else:
-                                live.add_item(item_id, fields)
-                self._item_log = [e for e in self._item_log if e[0] > mark]
-                self.models.install(lives, retrained=True)
-                self.cache.invalidate(everyone=True)
-                for user in list(self._fresh):  # events up to `mark` are in the new fit
-                    kept = [e for e in self._fresh[user] if e[0] > mark]
-                    if kept:
-                        self._fresh[user] = kept
+            return self._retrain_now()
+
+    def _retrain_now(self) -> int:
+        """:meth:`retrain` with the retrain lock held."""
+        with self._lock:
+            mark = self._seq
+        data = self._dataset_from_store()
+        lives = self.models.build_all(data)
+        with self._lock:
+            self._swap_in(lives, mark)
+        self.store.add_model_version(self.models.model_name, {
+            "users": data.n_users, "items": data.n_items, "arms": len(lives)})
+        return self.live.version
+
+    def _swap_in(self, lives: dict[str, LiveModel], mark: int) -> None:
+        """Install models fitted on the store as of event ``mark`` (under the lock): replay
+        the products written since, drop the fresh events and erasures the fit has seen."""
+        for seq, item_id, fields in self._item_log:  # written during the fit
+            if seq > mark:
+                for live in {id(v): v for v in lives.values()}.values():
+                    if item_id in live.item_index:
+                        live.update_item(item_id, fields)
                     else:
-                        del self._fresh[user]
-                for user, seq in list(self._forgotten.items()):  # the fit never saw them
-                    if seq <= mark:
-                        del self._forgotten[user]
-            self.store.add_model_version(self.models.model_name, {
-                "users": data.n_users, "items": data.n_items, "arms": len(lives)})
-            return self.live.version
+                        live.add_item(item_id, fields)
+        self._item_log = [e for e in self._item_log if e[0] > mark]
+        self.models.install(lives, retrained=True)
+        self.cache.invalidate(everyone=True)
+        for user in list(self._fresh):  # events up to `mark` are in the new fit
+            kept = [e for e in self._fresh[user] if e[0] > mark]
+            if kept:
+                self._fresh[user] = kept
+            else:
+                del self._fresh[user]
+        for user, seq in list(self._forgotten.items()):  # the fit never saw them
+            if seq <= mark:
+                del self._forgotten[user]
 
     @property
     def model_name(self) -> str:
@@ -294,8 +303,9 @@ class RecommenderService:
 
         def run() -> None:
             try:
-                self._retrain_wanted.clear()
-                self.retrain()
+                with self._retrain_lock:  # later erasures until here ride on this fit
+                    self._retrain_wanted.clear()
+                    self._retrain_now()
             except Exception:  # the live models stay; the next request tries again
                 log.exception("scheduled retrain failed; the current models stay live")
 
@@ -370,7 +380,7 @@ class RecommenderService:
                    query: str | None, filters: Filters | None,
                    rerank: str | None, variant: Variant | None = None,
                    new_arrivals: bool = False) -> list[dict[str, Any]]:
-        reranker = get_reranker(rerank) if rerank else None
+        reranker = get_reranker(rerank) if rerank is not None else None
         with self._lock:
             live = self.models.live_of(variant)
             request = ListRequest(

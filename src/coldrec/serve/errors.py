@@ -36,6 +36,7 @@ def problem(status: int, msg: str, kind: str, loc: list[str | int] | None = None
 
 #: the error answers every route may give, for the OpenAPI document
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "the body cannot be read as JSON"},
     413: {"model": Problem, "description": "the body is over the size limit, or a batch over "
                                            "its limit"},
     422: {"model": Problem, "description": "a field, id or parameter is invalid"},
@@ -60,10 +61,21 @@ async def _coldrec_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(422, str(exc), type(exc).__name__)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return problem(exc.status_code, str(exc.detail), "http_error",
-                   headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # every method the routes of this path take
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem(exc.status_code, str(exc.detail), "http_error", headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the routes matching the request's path take."""
+    methods: set[str] = set()
+    for pattern, route_methods in request.app.state.route_methods:
+        if pattern.match(request.url.path):
+            methods |= route_methods
+    return sorted(methods)
 
 
 def install_error_handlers(app: Any) -> None:

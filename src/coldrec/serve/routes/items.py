@@ -14,9 +14,12 @@ router = APIRouter(tags=["items"])
 K = Annotated[int, Query(ge=1, le=200)]
 
 
-@router.put("/items/{item_id:path}", response_model=ItemOut, dependencies=[Depends(require_key)],
+@router.put("/items/{item_id:item}", response_model=ItemOut, dependencies=[Depends(require_key)],
             responses=AUTH_RESPONSES)
 def put_item(item_id: IdPath, body: ItemIn, service: Service) -> ItemOut:
+    """Create or change a product; a new one is recommendable at once from its text. (An id
+    may hold '/', percent-encoded or not, but not end in '/similar': that path lists similar
+    products.)"""
     return ItemOut(**service.upsert_item(item_id, body.model_dump(exclude_none=True)))
 
 
@@ -30,7 +33,7 @@ def catalog(service: Service, offset: Annotated[int, Query(ge=0)] = 0,
     return CatalogPage(total=total, offset=offset, items=[Product(**p) for p in page])
 
 
-@router.get("/items/{item_id:path}/similar", response_model=Recommendations,
+@router.get("/items/{item_id:item}/similar", response_model=Recommendations,
             responses=NOT_FOUND)
 def similar(item_id: IdPath, service: Service, k: K = 10) -> Recommendations:
     items = service.similar(item_id, k)
@@ -39,7 +42,7 @@ def similar(item_id: IdPath, service: Service, k: K = 10) -> Recommendations:
     return Recommendations(user_id=None, model_version=service.live.version, items=items)
 
 
-@router.get("/items/{item_id:path}", response_model=Product, responses=NOT_FOUND)
+@router.get("/items/{item_id:item}", response_model=Product, responses=NOT_FOUND)
 def get_item(item_id: IdPath, service: Service) -> Product:
     item = service.item(item_id)
     if item is None:

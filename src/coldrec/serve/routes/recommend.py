@@ -7,26 +7,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from coldrec.experiments.design import Variant
+from coldrec.rerank import SPEC_PATTERN
 from coldrec.serve.engine import Filters, RecommenderService
 from coldrec.serve.routes.deps import AppSettings, IdPath, IdQuery, Service
-from coldrec.serve.schemas import Recommendations, RecommendRequest
+from coldrec.serve.schemas import RERANK_HELP, Recommendations, RecommendRequest
 
 router = APIRouter(tags=["recommend"])
 K = Annotated[int, Query(ge=1, le=200)]
 Price = Annotated[float | None, Query(ge=0, allow_inf_nan=False)]
+RerankQuery = Annotated[str | None, Query(max_length=200, description=RERANK_HELP,
+                                          json_schema_extra={"pattern": SPEC_PATTERN})]
 
 
 def query_filters(in_stock_only: bool = False,
-                  exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
+                  exclude_category: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
                   price_min: Price = None, price_max: Price = None) -> Filters:
     """The business rules of a GET request (in stock, excluded categories, price range)."""
-    return Filters(in_stock_only, tuple(exclude_category or ()), price_min, price_max)
+    return Filters(in_stock_only, tuple(exclude_category), price_min, price_max)
 
 
 QueryFilters = Annotated[Filters, Depends(query_filters)]
 
 
-@router.get("/recommend/{user_id:path}/new-arrivals", response_model=Recommendations)
+@router.get("/recommend/{user_id:id}/new-arrivals", response_model=Recommendations)
 def new_arrivals(user_id: IdPath, service: Service, settings: AppSettings,
                  k: K = 10) -> Recommendations:
     """The newest products (first seen most recently), ranked for this shopper."""
@@ -34,10 +37,10 @@ def new_arrivals(user_id: IdPath, service: Service, settings: AppSettings,
     return answer(service, user_id, items, None)
 
 
-@router.get("/recommend/{user_id:path}", response_model=Recommendations)
+@router.get("/recommend/{user_id:id}", response_model=Recommendations)
 def recommend_user(
     user_id: IdPath, service: Service, settings: AppSettings, filters: QueryFilters,
-    k: K = 10, rerank: Annotated[str | None, Query(max_length=200)] = None,
+    k: K = 10, rerank: RerankQuery = None,
 ) -> Recommendations:
     variant = service.assign(user_id)
     items = service.recommend(user_id, min(k, settings.max_k), filters=filters,
