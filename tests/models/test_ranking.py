@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from coldrec.models import tie_ranks, topk
+from coldrec.models.ranking import kth_largest
 
 
 def brute_force(scores: np.ndarray, k: int, rank: np.ndarray) -> np.ndarray:
@@ -61,3 +62,21 @@ def test_topk_matches_sorting_by_score_then_tie_rank(scores: np.ndarray, k: int,
     rank = tie_ranks(scores.shape[1], seed)
     ids, _ = topk(scores, k, rank)
     assert ids.tolist() == brute_force(scores, k, rank).tolist()
+
+
+@given(st.integers(1, 3), st.sampled_from([50, 9000, 20000]), st.integers(1, 60),
+       st.sampled_from(["random", "mostly-zero", "few-values", "half-excluded"]),
+       st.integers(0, 2**16))
+@settings(max_examples=60, deadline=None)
+def test_kth_largest_is_exactly_partitions_answer(n: int, m: int, k: int, kind: str,
+                                                  seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, m)).astype(np.float32)
+    if kind == "mostly-zero":
+        x = np.where(rng.random((n, m)) < 0.97, 0, x).astype(np.float32)
+    elif kind == "few-values":
+        x = np.round(x * 3).astype(np.float32)
+    elif kind == "half-excluded":
+        x[:, rng.random(m) < 0.5] = -np.inf
+    k = min(k, m)
+    assert np.array_equal(kth_largest(x, k), np.partition(x, m - k, axis=1)[:, m - k])

@@ -311,10 +311,9 @@ class Recommender(ABC):
 
     # -- erasure ---------------------------------------------------------------------------
     def forget_user(self, user: int) -> None:
-        """Erase what the model keeps of one known shopper: their stored history and their
-        rows of per-user state (``user_state``). Item-side state they helped learn (an
-        item × item matrix, shared factors) stays until the next fit. Arrays are replaced,
-        not changed in place, so a concurrent answer reads either the old or the new."""
+        """Erase what the model keeps of one known shopper: their stored history and rows of
+        per-user state (``user_state``); item-side state they helped learn stays until the
+        next fit. Arrays are replaced, never changed in place (concurrent answers)."""
         self._check_fitted()
         if not 0 <= int(user) < self.n_users_:
             return
@@ -329,8 +328,7 @@ class Recommender(ABC):
 
     def _blank_user_row(self, name: str, row: np.ndarray) -> np.ndarray:
         """What ``name``'s row of a forgotten shopper becomes (zeros by default)."""
-        del name
-        return np.zeros_like(row)
+        return np.zeros_like(row) if name else row
 
     # -- growth ---------------------------------------------------------------------------
     def _grow_items(self, n_new: int) -> np.ndarray:

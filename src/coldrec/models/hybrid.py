@@ -39,6 +39,7 @@ score-time parameters chosen on validation by the protocol runner.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -51,7 +52,7 @@ from coldrec.models.attributes import AttributeEncoder
 from coldrec.models.base import Recommender
 from coldrec.models.content import TextItemsMixin, row_normalise
 from coldrec.models.neighbors import DLAE, EASE, ItemKNN
-from coldrec.models.ranking import zscore
+from coldrec.models.ranking import ZDirection, embedding_stats, zscore
 
 __all__ = ["Hybrid", "fit_cold_start_tower", "fit_kernel_transfer", "fit_transfer"]
 
@@ -145,6 +146,11 @@ def fit_cold_start_tower(data: Dataset, features: np.ndarray, lam: float,
     return _ridge(sp.vstack(inputs), sp.vstack(targets), lam)
 
 
+def _nbytes(parts: tuple[dict[str, np.ndarray], dict[str, ZDirection]]) -> int:
+    arrays, directions = parts
+    return sum(v.nbytes for v in arrays.values()) + sum(d.nbytes for d in directions.values())
+
+
 #: the hybrid's categorical choices: allowed values, those that need a dense item × item
 #: matrix (refused over ``ease_max_items``) and what to use instead there
 _CHOICES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
@@ -208,6 +214,7 @@ class Hybrid(TextItemsMixin, Recommender):
     # -- fitting -------------------------------------------------------------------------------
     def _fit(self, data: Dataset) -> None:
         self.__dict__.pop("_memo", None)
+        self.__dict__.pop("_last", None)
         self.__dict__.pop("_kernel", None)
         self.check_catalogue(data.n_items)
         kind = self.cf
@@ -279,12 +286,14 @@ class Hybrid(TextItemsMixin, Recommender):
         return blank
 
     def forget_user(self, user: int) -> None:
-        self.__dict__.pop("_memo", None)  # memoised components of the old history
+        self.__dict__.pop("_memo", None)
+        self.__dict__.pop("_last", None)  # memoised components of the old history
         super().forget_user(user)
         self.cf_model_.forget_user(user)
 
     def _after_add_items(self, n_new: int) -> None:
         self.__dict__.pop("_memo", None)
+        self.__dict__.pop("_last", None)
         self.__dict__.pop("_kernel", None)
         self.item_counts_ = np.concatenate([self.item_counts_, np.zeros(n_new, np.float32)])
         self.tower_ = np.hstack([self.tower_, np.zeros((self.tower_.shape[0], n_new),
@@ -312,76 +321,124 @@ class Hybrid(TextItemsMixin, Recommender):
     def component_scores(self, users: np.ndarray, history: sp.csr_matrix,
                          attributes: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
         """The components (collaborative, lexical, semantic, transfer, prior), each z-scored
-        per shopper.
+        per shopper over all items."""
+        arrays, directions = self._parts(users, history, attributes)
+        emb = self.item_embeddings_
+        return {**arrays, **{name: d.full(emb) for name, d in directions.items()}}
 
-        Results are memoised per (users, history) within a memory budget, so a grid over
-        the score-time blend parameters computes them once.
+    def _parts(self, users: np.ndarray, history: sp.csr_matrix,
+               attributes: pd.DataFrame | None
+               ) -> tuple[dict[str, np.ndarray], dict[str, ZDirection]]:
+        """The z-scored components: full arrays, and the sentence-vector ones as directions
+        (:class:`ZDirection`), which a blend turns into scores with one pass over the item
+        vectors.
+
+        Batches (an evaluation) are memoised per (users, history) within a memory budget,
+        so a grid over the score-time blend parameters computes them once; a single shopper
+        (a request) is remembered per thread until the next, so the reasons of a list reuse
+        the scores that made it.
         """
-        key = None
-        if attributes is None:
-            key = (users.tobytes(), history.indptr.tobytes(), history.indices.tobytes(),
-                   self.n_items_)
+        key = (users.tobytes(), history.indptr.tobytes(), history.indices.tobytes(),
+               history.data.tobytes(), self.n_items_,
+               None if attributes is None else attributes.to_json())
+        if len(users) == 1:
+            last = self.__dict__.setdefault("_last", threading.local())
+            if getattr(last, "key", None) == key:
+                return last.parts
+        elif attributes is None:
             memo = self.__dict__.setdefault("_memo", {})
             if key in memo:
                 return memo[key]
-        comps = {name: zscore(value) for name, value in
-                 self._components(users, history, attributes).items()}
-        if key is not None:
-            size = sum(v.nbytes for v in comps.values())
-            used = sum(sum(v.nbytes for v in c.values()) for c in memo.values())
+        parts = self._components(users, history, attributes)
+        if len(users) == 1:
+            last.key, last.parts = key, parts
+        elif attributes is None:
+            size = _nbytes(parts)
+            used = sum(_nbytes(c) for c in memo.values())
             if used + size <= MEMO_BYTES:
-                memo[key] = comps
-        return comps
+                memo[key] = parts
+        return parts
 
     def _components(self, users: np.ndarray, history: sp.csr_matrix,
-                    attributes: pd.DataFrame | None) -> dict[str, np.ndarray]:
+                    attributes: pd.DataFrame | None
+                    ) -> tuple[dict[str, np.ndarray], dict[str, ZDirection]]:
         n_cf = self.cf_model_.n_items_
-        cf_hist = sp.csr_matrix(history[:, :n_cf])
         cf = np.zeros((len(users), self.n_items_), dtype=np.float32)
-        cf[:, :n_cf] = self.cf_model_._score(users, cf_hist, None)
+        cf[:, :n_cf] = self.cf_model_._score(users, sp.csr_matrix(history[:, :n_cf]), None)
         profile = row_normalise(history)
-        lexical = np.asarray((profile @ self.lexical_ @ self.lexical_.T).todense())
-        emb_profile = np.asarray(profile @ self.item_embeddings_)
-        semantic = emb_profile @ self.item_embeddings_.T
+        lexical = ((profile @ self.lexical_) @ self._lexical_columns()).toarray()
+        arrays = {"collaborative": zscore(cf), "lexical": zscore(lexical),
+                  "prior": zscore(self._prior(users, attributes, history))}
+        emb = self.item_embeddings_
+        stats = self._embedding_stats()
+        directions = {"semantic": ZDirection.of(np.asarray(profile @ emb), stats)}
         # the map reads each item through its text features: the embeddings, or in kernel
         # form its kernel row against the fitted items
-        feats = self._text_kernel(self.transfer_.shape[0]) if self.transfer_kernel == "text" \
-            else self.item_embeddings_
-        transfer = (np.asarray(history @ feats) @ self.transfer_) @ feats.T
-        return {"collaborative": cf, "lexical": lexical, "semantic": semantic,
-                "transfer": transfer, "prior": self._prior(users, attributes, history)}
+        if self.transfer_kernel == "text":
+            feats = self._text_kernel(self.transfer_.shape[0])
+            arrays["transfer"] = zscore((np.asarray(history @ feats) @ self.transfer_)
+                                        @ feats.T)
+        else:
+            directions["transfer"] = ZDirection.of(np.asarray(history @ emb) @ self.transfer_,
+                                                   stats)
+        return arrays, directions
+
+    def _embedding_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance (over items) of the item vectors, kept while they are."""
+        cached = self.__dict__.get("_emb_stats")
+        if cached is None or cached[0] is not self.item_embeddings_:
+            cached = self.__dict__["_emb_stats"] = (
+                self.item_embeddings_, embedding_stats(self.item_embeddings_))
+        return cached[1]
+
+    def _lexical_columns(self) -> sp.csr_matrix:
+        """The TF-IDF matrix transposed (terms × items), kept while ``lexical_`` is."""
+        cached = self.__dict__.get("_lexical_t")
+        if cached is None or cached[0] is not self.lexical_:
+            cached = self.__dict__["_lexical_t"] = (self.lexical_,
+                                                    sp.csr_matrix(self.lexical_.T))
+        return cached[1]
 
     def _score(self, users: np.ndarray, history: sp.csr_matrix,
                attributes: pd.DataFrame | None) -> np.ndarray:
-        comps = self.component_scores(users, history, attributes)
-        content = float(self.lexical_weight) * comps["lexical"] \
-            + float(self.semantic_weight) * comps["semantic"] \
-            + float(self.transfer_weight) * comps["transfer"]
+        arrays, directions = self._parts(users, history, attributes)
+        weights = {"lexical": float(self.lexical_weight),
+                   "semantic": float(self.semantic_weight),
+                   "transfer": float(self.transfer_weight)}
+        # the sentence-vector parts in one pass over the item vectors (memory-bound)
+        content = ZDirection.blend(self.item_embeddings_,
+                                   [(weights[k], d) for k, d in directions.items()])
+        for name in ("lexical", "transfer"):
+            if name in arrays and weights[name]:
+                content += weights[name] * arrays[name]
         counts = self.item_counts_
         alpha = (counts > 0).astype(np.float32) if self.item_trust <= 0 else \
             counts / (counts + float(self.item_trust))
-        with_history = alpha * comps["collaborative"] + (1 - alpha) * zscore(content)
+        with_history = alpha * arrays["collaborative"] + (1 - alpha) * zscore(content)
         if self.new_item_boost:  # items without interactions compete with heavy-tailed CF
             with_history = with_history + float(self.new_item_boost) * (counts == 0)
         n_u = np.diff(history.indptr).astype(np.float32)[:, None]
         beta = (n_u > 0).astype(np.float32) if self.user_trust <= 0 else \
             n_u / (n_u + float(self.user_trust))
-        return beta * with_history + (1 - beta) * comps["prior"]
+        return beta * with_history + (1 - beta) * arrays["prior"]
 
     def explain(self, user: int, items: Any, history: Any = None,
                 attributes: pd.DataFrame | None = None) -> list[str]:
         """The strongest signal behind each of ``items`` for ``user`` (for "why" texts)."""
         users = np.asarray([user], dtype=np.int64)
         hist = self.user_history(users, history)
-        comps = {k: v[0] for k, v in self.component_scores(users, hist, attributes).items()}
+        picked = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        arrays, directions = self._parts(users, hist, attributes)
+        comps = {k: v[0][picked] for k, v in arrays.items()}
+        comps.update({k: d.at(self.item_embeddings_, picked)[0]
+                      for k, d in directions.items()})
         labels = {"collaborative": "shoppers like you bought it",
                   "lexical": "matches words of items you bought",
                   "semantic": "similar to items you bought",
                   "transfer": "new arrival like items you bought",
                   "prior": "popular with shoppers like you"}
         out = []
-        for item in np.atleast_1d(np.asarray(items, dtype=np.int64)):
-            usable = [k for k in comps if hist.nnz or k == "prior"]
-            best = max(usable, key=lambda k: comps[k][item])
-            out.append(labels[best])
+        usable = [k for k in labels if hist.nnz or k == "prior"]
+        for pos in range(len(picked)):
+            out.append(labels[max(usable, key=lambda k: comps[k][pos])])
         return out

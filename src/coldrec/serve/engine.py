@@ -20,7 +20,6 @@ import scipy.sparse as sp
 from coldrec.data.builtin import load
 from coldrec.data.dataset import Dataset
 from coldrec.data.ids import id_problem
-from coldrec.data.schema import DEFAULT_EVENT_WEIGHTS, NON_INTERACTIONS
 from coldrec.errors import DataError
 from coldrec.experiments.design import Experiment, Variant
 from coldrec.models.base import Recommender
@@ -28,10 +27,11 @@ from coldrec.pipeline import ListRequest, RankedLists, load_model
 from coldrec.rerank import BusinessFilter, get_reranker
 from coldrec.serve import catalogue
 from coldrec.serve.cache import AnswerCache
+from coldrec.serve.fresh import FreshState
 from coldrec.serve.live import LiveModel, ModelHolder
 from coldrec.serve.store import EventStore
 
-__all__ = ["Filters", "RecommenderService"]
+__all__ = ["Filters", "RecommenderService", "dataset_from_store"]
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,22 @@ def _usable_rows(events: pd.DataFrame, catalog: pd.DataFrame, users: pd.DataFram
             users[keep_users].reset_index(drop=True), skipped)
 
 
+def dataset_from_store(store: EventStore) -> tuple[Dataset, int]:
+    """The store's contents as a dataset, and how many stored rows it left out: rows a
+    loader would refuse (an id that is blank or holds control characters, a time that is
+    not a finite number) are skipped and logged, so no stored row stops a start or a fit."""
+    events, catalog, users = store.frames()
+    events, catalog, users, skipped = _usable_rows(events, catalog, users)
+    if skipped:
+        log.warning("skipped %d stored rows that cannot be trained on (bad ids or times)",
+                    skipped)
+    if events.empty:
+        raise DataError("the event store holds no events to train on", source="store")
+    return Dataset.from_frames(events, catalog if len(catalog) else None,
+                               users if len(users) else None, name="store",
+                               unknown_items="keep", keep_events=False), skipped
+
+
 def _attributes_frame(attributes: Mapping[str, Any] | None) -> pd.DataFrame | None:
     if not attributes:
         return None
@@ -102,13 +118,7 @@ class RecommenderService:
                                   ann_threshold=ann_threshold)
         self._lock = self.models.lock
         self._retrain_lock = threading.Lock()
-        self._seq = 0
-        self._fresh: dict[str, list[tuple[int, str, float]]] = {}
-        # products written since the last fit began: a retrain replays them onto its models
-        self._item_log: list[tuple[int, str, dict[str, Any]]] = []
-        # erased shoppers (id -> event sequence at erasure): answered as new shoppers from
-        # their events since, until a retrain on the store (which no longer holds the old)
-        self._forgotten: dict[str, int] = {}
+        self.fresh = FreshState()
         self._retrain_wanted = threading.Event()
         self.exposure: Counter[str] = Counter()  # times each product was recommended
         self.cache = AnswerCache(cache_users)
@@ -146,21 +156,8 @@ class RecommenderService:
         return service
 
     def _dataset_from_store(self) -> Dataset:
-        """The store's contents as a dataset; rows a loader would refuse (an id that is
-        blank or holds control characters, a time that is not a finite number) are skipped,
-        counted in ``skipped_rows`` and logged, so no stored row can stop a start or a
-        retrain."""
-        events, catalog, users = self.store.frames()
-        events, catalog, users, skipped = _usable_rows(events, catalog, users)
-        if skipped:
-            log.warning("skipped %d stored rows that cannot be trained on (bad ids or "
-                        "times)", skipped)
-        self.skipped_rows = skipped
-        if events.empty:
-            raise DataError("the event store holds no events to train on", source="store")
-        return Dataset.from_frames(events, catalog if len(catalog) else None,
-                                   users if len(users) else None, name="store",
-                                   unknown_items="keep", keep_events=False)
+        data, self.skipped_rows = dataset_from_store(self.store)
+        return data
 
     def _install(self, data: Dataset, fitted: Recommender | None = None) -> None:
         lives = self.models.build_all(data, fitted)
@@ -176,7 +173,7 @@ class RecommenderService:
     def _retrain_now(self) -> int:
         """:meth:`retrain` with the retrain lock held."""
         with self._lock:
-            mark = self._seq
+            mark = self.fresh.seq
         data = self._dataset_from_store()
         lives = self.models.build_all(data)
         with self._lock:
@@ -186,27 +183,10 @@ class RecommenderService:
         return self.live.version
 
     def _swap_in(self, lives: dict[str, LiveModel], mark: int) -> None:
-        """Install models fitted on the store as of event ``mark`` (under the lock): replay
-        the products written since, drop the fresh events and erasures the fit has seen."""
-        for seq, item_id, fields in self._item_log:  # written during the fit
-            if seq > mark:
-                for live in {id(v): v for v in lives.values()}.values():
-                    if item_id in live.item_index:
-                        live.update_item(item_id, fields)
-                    else:
-                        live.add_item(item_id, fields)
-        self._item_log = [e for e in self._item_log if e[0] > mark]
+        """Install models fitted on the store as of event ``mark`` (under the lock)."""
+        self.fresh.hand_over(list({id(v): v for v in lives.values()}.values()), mark)
         self.models.install(lives, retrained=True)
         self.cache.invalidate(everyone=True)
-        for user in list(self._fresh):  # events up to `mark` are in the new fit
-            kept = [e for e in self._fresh[user] if e[0] > mark]
-            if kept:
-                self._fresh[user] = kept
-            else:
-                del self._fresh[user]
-        for user, seq in list(self._forgotten.items()):  # the fit never saw them
-            if seq <= mark:
-                del self._forgotten[user]
 
     @property
     def model_name(self) -> str:
@@ -240,17 +220,8 @@ class RecommenderService:
         not interactions: they change no history and no answer."""
         n = self.store.add_events(rows)
         with self._lock:
-            for row in rows:
-                if row.get("event_type") in NON_INTERACTIONS:
-                    continue
-                self._seq += 1
-                user = str(row["user_id"])
+            for user in self.fresh.record(rows):
                 self.cache.invalidate(user)
-                weight = DEFAULT_EVENT_WEIGHTS.get(str(row.get("event_type", "view")), 1.0)
-                if row.get("value") is not None and row.get("event_type") == "rating":
-                    weight = float(row["value"])
-                self._fresh.setdefault(user, []).append((self._seq, str(row["item_id"]),
-                                                         float(weight)))
         return n
 
     def upsert_item(self, item_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -259,9 +230,7 @@ class RecommenderService:
         ``recommendable`` speaks of the service's own model."""
         is_new = self.store.upsert_item(item_id, fields)
         with self._lock:
-            self._seq += 1
-            if self._retrain_lock.locked():  # only a fit in progress needs to replay it
-                self._item_log.append((self._seq, item_id, dict(fields)))
+            self.fresh.item_written(item_id, fields, during_fit=self._retrain_lock.locked())
             self.cache.invalidate(everyone=True)  # a new product, a changed price / stock
             done = {}
             for live in self.models.distinct():
@@ -285,8 +254,7 @@ class RecommenderService:
         What they added to item-side state goes with the retrain this schedules."""
         removed = self.store.delete_user(user_id)
         with self._lock:
-            self._fresh.pop(user_id, None)
-            self._forgotten[user_id] = self._seq
+            self.fresh.forget(user_id)
             self.cache.invalidate(user_id)
             for live in self.models.distinct():
                 row = live.user_index.get(user_id)
@@ -312,27 +280,10 @@ class RecommenderService:
         threading.Thread(target=run, name="coldrec-retrain-after-erasure", daemon=True).start()
 
     # -- reads ----------------------------------------------------------------------------
-    def _user_row(self, live: LiveModel, user_id: str | None) -> int:
-        if user_id is None or user_id in self._forgotten:
-            return -1
-        return live.user_index.get(user_id, -1)
-
     def history(self, user_id: str | None, items: Sequence[str] = (),
                 live: LiveModel | None = None) -> sp.csr_matrix:
         """Trained row + fresh events + ``items`` (a session), as one CSR row."""
-        live = live or self.live
-        n = live.model.n_items_
-        base = live.model.user_history(np.asarray([self._user_row(live, user_id)]))
-        base = sp.csr_matrix((base.data, base.indices, base.indptr), shape=(1, n))
-        fresh = self._fresh.get(user_id, []) if user_id is not None else []
-        pairs = [(live.item_index[item], w) for _, item, w in fresh if item in live.item_index]
-        pairs += [(live.item_index[item], 1.0) for item in items if item in live.item_index]
-        if not pairs:
-            return base
-        cols, vals = zip(*pairs, strict=True)
-        extra = sp.csr_matrix((vals, (np.zeros(len(cols), dtype=np.int64), cols)),
-                              shape=(1, n), dtype=np.float32)
-        return sp.csr_matrix(base + extra, dtype=np.float32)
+        return self.fresh.history(live or self.live, user_id, items)
 
     def _profile(self, user_id: str | None, attributes: Mapping[str, Any] | None
                  ) -> Mapping[str, Any] | None:
@@ -384,7 +335,7 @@ class RecommenderService:
         with self._lock:
             live = self.models.live_of(variant)
             request = ListRequest(
-                [self._user_row(live, user_id)], k=k, history=self.history(user_id, items, live),
+                [self.fresh.row(live, user_id)], k=k, history=self.history(user_id, items, live),
                 attributes=_attributes_frame(self._profile(user_id, attributes)),
                 query=query or None, filters=None if filters is None else filters.rule(),
                 rerank=reranker, explain=True,
