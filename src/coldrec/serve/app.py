@@ -55,7 +55,8 @@ def _start_service(settings: Settings) -> RecommenderService:
         EventStore(settings.database_url), settings.data, settings.model,
         settings.model_params, seed_events=settings.seed_events,
         model_path=settings.model_path, experiment=experiment,
-        new_arrivals=settings.new_arrivals)
+        new_arrivals=settings.new_arrivals, cache_users=settings.cache_users,
+        cache_ttl_s=settings.cache_ttl_s)
 
 
 @asynccontextmanager

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,27 +102,31 @@ def _attributes_frame(attributes: Mapping[str, Any] | None) -> pd.DataFrame | No
 class RecommenderService:
     """Answers recommendation calls and takes writes; thread-safe.
 
-    Scoring and in-place model growth (new products) hold the models' lock; a retrain fits
-    the new models without it and swaps them in atomically, so answers keep flowing during
-    the fit. Fresh events are folded in at query time: a shopper's history is the trained
-    row plus every event received since, so the next answer reflects them.
+    Answers read the live models side by side (the models' read lock); a new product, an
+    erasure or a swap takes it for writing. Fresh events, the answer cache and exposure sit
+    behind a short state lock, never held while scoring. A retrain fits the new models
+    without either and swaps them in atomically, so answers keep flowing during the fit.
+    Fresh events are folded in at query time: a shopper's history is the trained row plus
+    every event received since, so the next answer reflects them.
     """
 
     def __init__(self, store: EventStore, model_name: str,
                  model_params: Mapping[str, Any] | None = None, *,
                  ann_threshold: int = 20_000, cache_users: int = 100_000,
-                 experiment: Experiment | None = None, new_arrivals: int = 500) -> None:
+                 cache_ttl_s: float = 300.0, experiment: Experiment | None = None,
+                 new_arrivals: int = 500) -> None:
         self.store = store
         self.experiment = experiment
         self.new_arrivals = new_arrivals
         self.models = ModelHolder(model_name, model_params, experiment=experiment,
                                   ann_threshold=ann_threshold)
-        self._lock = self.models.lock
+        self._models_lock = self.models.lock
+        self._lock = threading.Lock()  # fresh events, cache, exposure: never while scoring
         self._retrain_lock = threading.Lock()
         self.fresh = FreshState()
         self._retrain_wanted = threading.Event()
         self.exposure: Counter[str] = Counter()  # times each product was recommended
-        self.cache = AnswerCache(cache_users)
+        self.cache = AnswerCache(cache_users, cache_ttl_s)
         self.skipped_rows = 0  # stored rows the last fit could not use
 
     # -- start-up and retraining ----------------------------------------------------------
@@ -176,7 +181,7 @@ class RecommenderService:
             mark = self.fresh.seq
         data = self._dataset_from_store()
         lives = self.models.build_all(data)
-        with self._lock:
+        with self._models_lock.write(), self._lock:
             self._swap_in(lives, mark)
         self.store.add_model_version(self.models.model_name, {
             "users": data.n_users, "items": data.n_items, "arms": len(lives)})
@@ -229,9 +234,14 @@ class RecommenderService:
         model reads text (otherwise after the next retrain). Every arm learns it;
         ``recommendable`` speaks of the service's own model."""
         is_new = self.store.upsert_item(item_id, fields)
-        with self._lock:
+        with self._models_lock.write(), self._lock:
             self.fresh.item_written(item_id, fields, during_fit=self._retrain_lock.locked())
-            self.cache.invalidate(everyone=True)  # a new product, a changed price / stock
+            # a changed price, stock or text changes the answers that show the product; a
+            # new one may enter anyone's list ("recommendable at once"): every answer goes
+            if is_new:
+                self.cache.invalidate(everyone=True)
+            else:
+                self.cache.invalidate_item(item_id)
             done = {}
             for live in self.models.distinct():
                 if is_new:
@@ -253,7 +263,7 @@ class RecommenderService:
         history and per-user state); a later event under the same id starts a new shopper.
         What they added to item-side state goes with the retrain this schedules."""
         removed = self.store.delete_user(user_id)
-        with self._lock:
+        with self._models_lock.write(), self._lock:
             self.fresh.forget(user_id)
             self.cache.invalidate(user_id)
             for live in self.models.distinct():
@@ -309,36 +319,41 @@ class RecommenderService:
         plain = not attributes and not items and not query
         key = (k, rerank, None if variant is None else variant.arm, new_arrivals,
                None if filters is None else filters.key())
-        if plain:
-            with self._lock:
-                epoch = self.cache.epoch
-                cached = self.cache.get(user_id, key)
-                if cached is not None:
-                    self.exposure.update(entry["item_id"] for entry in cached)
-                    return cached
-        answer = self._recommend(user_id, k, attributes=attributes, items=items, query=query,
-                                 filters=filters, rerank=rerank, variant=variant,
-                                 new_arrivals=new_arrivals)
+        if not plain:
+            return self._answer(user_id, k, attributes=attributes, items=items, query=query,
+                                filters=filters, rerank=rerank, variant=variant,
+                                new_arrivals=new_arrivals)
+        answer, _ = self.cache.answer(self._lock, user_id, key, lambda: self._recommend(
+            user_id, k, filters=filters, rerank=rerank, variant=variant,
+            new_arrivals=new_arrivals))
         with self._lock:
-            if not query:  # search results are answers to a query, not recommendations
+            self.exposure.update(entry["item_id"] for entry in answer)
+        return answer
+
+    def _answer(self, user_id: str | None, k: int, **request: Any) -> list[dict[str, Any]]:
+        """A fresh answer, counted in the exposure unless it answers a query."""
+        answer = self._recommend(user_id, k, **request)
+        if not request.get("query"):  # search results answer a query, not recommend
+            with self._lock:
                 self.exposure.update(entry["item_id"] for entry in answer)
-            if plain:
-                self.cache.put(user_id, key, answer, epoch)
         return answer
 
     def _recommend(self, user_id: str | None, k: int, *,
-                   attributes: Mapping[str, Any] | None, items: Sequence[str],
-                   query: str | None, filters: Filters | None,
-                   rerank: str | None, variant: Variant | None = None,
+                   attributes: Mapping[str, Any] | None = None, items: Sequence[str] = (),
+                   query: str | None = None, filters: Filters | None = None,
+                   rerank: str | None = None, variant: Variant | None = None,
                    new_arrivals: bool = False) -> list[dict[str, Any]]:
         reranker = get_reranker(rerank) if rerank is not None else None
-        with self._lock:
+        profile = _attributes_frame(self._profile(user_id, attributes))  # the store, unlocked
+        with self._models_lock.read():
             live = self.models.live_of(variant)
+            with self._lock:
+                row = self.fresh.row(live, user_id)
+                history = self.fresh.history(live, user_id, items)
             request = ListRequest(
-                [self.fresh.row(live, user_id)], k=k, history=self.history(user_id, items, live),
-                attributes=_attributes_frame(self._profile(user_id, attributes)),
-                query=query or None, filters=None if filters is None else filters.rule(),
-                rerank=reranker, explain=True,
+                [row], k=k, history=history, attributes=profile, query=query or None,
+                filters=None if filters is None else filters.rule(), rerank=reranker,
+                explain=True,
                 candidates=catalogue.newest(live, self.new_arrivals) if new_arrivals else None,
                 label="new arrival" if new_arrivals else None)
             return self._shown(live, live.pipeline().run(request))
@@ -353,7 +368,7 @@ class RecommenderService:
                 ) -> list[dict[str, Any]] | None:
         """Products bought together with or described like ``item_id`` (None when the
         product is unknown); see :meth:`~coldrec.models.base.Recommender.similar_items`."""
-        with self._lock:
+        with self._models_lock.read():
             live = self.live
             idx = live.item_index.get(item_id)
             if idx is None:
@@ -368,21 +383,12 @@ class RecommenderService:
         return self.recommend(user_id, k, query=query, filters=filters)
 
     # -- what the demo page and the metrics view read --------------------------------------
-    def catalog_page(self, offset: int = 0, limit: int = 24, category: str | None = None,
-                     contains: str | None = None) -> tuple[int, list[dict[str, Any]]]:
-        with self._lock:
-            return catalogue.catalog_page(self.live, offset, limit, category, contains)
-
-    def item(self, item_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            idx = self.live.item_index.get(item_id)
-            return None if idx is None else catalogue.describe(self.live, idx)
-
-    def categories(self, depth: int = 2) -> list[str]:
-        return catalogue.categories(self.live, depth)
-
-    def attribute_choices(self, most: int = 12) -> dict[str, list[str]]:
-        return catalogue.attribute_choices(self.live, most)
+    @contextmanager
+    def reading(self) -> Iterator[LiveModel]:
+        """The service's own live model, held for reading (see :mod:`coldrec.serve.catalogue`
+        for what the pages read from it)."""
+        with self._models_lock.read():
+            yield self.live
 
     def longtail(self, points: int = 50) -> dict[str, Any]:
         with self._lock:

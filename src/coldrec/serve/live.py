@@ -5,7 +5,6 @@ in atomically. No request handling here (:mod:`coldrec.serve.engine`)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from coldrec.models.capabilities import (
 )
 from coldrec.models.registry import get_model_spec
 from coldrec.pipeline import Pipeline
+from coldrec.serve.rwlock import ReadWriteLock
 from coldrec.text.encoders import DEFAULT_ENCODER
 from coldrec.text.templates import catalog_texts, embed_items
 
@@ -130,7 +130,7 @@ class ModelHolder:
         self.model_name = model_name
         self.model_params = dict(model_params or {})
         self.ann_threshold = ann_threshold
-        self.lock = threading.RLock()
+        self.lock = ReadWriteLock()
         self.retrains = 0
         self._lives: dict[str, LiveModel] = {}
         # arm key -> (configuration key, factory); "" is the service's own model. Variants
@@ -185,10 +185,10 @@ class ModelHolder:
         return lives
 
     def install(self, lives: dict[str, LiveModel], *, retrained: bool = False) -> None:
-        """Swap in ``lives`` atomically."""
-        with self.lock:
-            if retrained:
-                self.retrains += 1
-                for each in lives.values():
-                    each.version = self.retrains + 1
-            self._lives = lives
+        """Swap in ``lives`` (the caller holds :attr:`lock` for writing, or nothing reads
+        yet)."""
+        if retrained:
+            self.retrains += 1
+            for each in lives.values():
+                each.version = self.retrains + 1
+        self._lives = lives

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     open_reads: bool = True
     max_batch: int = Field(1000, ge=1, description="most events in one POST /events")
     max_k: int = Field(200, ge=1)
+    cache_users: int = Field(100_000, ge=0, description="shoppers whose plain answers are "
+                             "cached (0: no cache)")
+    cache_ttl_s: float = Field(300.0, gt=0, description="the longest an answer is cached "
+                               "(a new product reaches cached lists within it)")
     max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body (413 "
                                 "above it, before anything is read or stored)")
     seed_events: bool = Field(True, description="copy the dataset's events into an empty store")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from coldrec.serve import catalogue
 from coldrec.serve.errors import AUTH_RESPONSES, NOT_FOUND
 from coldrec.serve.routes.deps import IdPath, Service, require_key
 from coldrec.serve.schemas import CatalogPage, ItemIn, ItemOut, Product, Recommendations
@@ -29,7 +30,8 @@ def catalog(service: Service, offset: Annotated[int, Query(ge=0)] = 0,
             category: Annotated[str | None, Query(max_length=500)] = None,
             contains: Annotated[str | None, Query(max_length=200)] = None) -> CatalogPage:
     """Browse the catalogue, newest products first."""
-    total, page = service.catalog_page(offset, limit, category, contains)
+    with service.reading() as live:
+        total, page = catalogue.catalog_page(live, offset, limit, category, contains)
     return CatalogPage(total=total, offset=offset, items=[Product(**p) for p in page])
 
 
@@ -44,7 +46,9 @@ def similar(item_id: IdPath, service: Service, k: K = 10) -> Recommendations:
 
 @router.get("/items/{item_id:item}", response_model=Product, responses=NOT_FOUND)
 def get_item(item_id: IdPath, service: Service) -> Product:
-    item = service.item(item_id)
+    with service.reading() as live:
+        idx = live.item_index.get(item_id)
+        item = None if idx is None else catalogue.describe(live, idx)
     if item is None:
         raise HTTPException(404, f"unknown item_id {item_id!r}")
     return Product(**item)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from coldrec.eval.reports import latest_evaluation
 from coldrec.experiments.report import experiment_report
+from coldrec.serve import catalogue
 from coldrec.serve.errors import NOT_FOUND
 from coldrec.serve.routes.deps import AppSettings, AppTelemetry, Service
 from coldrec.serve.schemas import ShopInfo
@@ -20,8 +21,11 @@ router = APIRouter(tags=["shop"])
 def shop(service: Service, settings: AppSettings) -> ShopInfo:
     """Categories, profile fields and the running experiment, for the demo page."""
     exp = service.experiment
+    with service.reading() as live:
+        departments = catalogue.categories(live)
+        attributes = catalogue.attribute_choices(live)
     return ShopInfo(data=settings.data, model=service.model_name,
-                    categories=service.categories(), attributes=service.attribute_choices(),
+                    categories=departments, attributes=attributes,
                     experiment=None if exp is None else exp.to_json(),
                     open_writes=settings.open_writes)
 
