@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from threadpoolctl import threadpool_limits
 
 from coldrec.experiments.design import load_experiment
 from coldrec.serve.engine import RecommenderService
@@ -56,7 +57,7 @@ def _start_service(settings: Settings) -> RecommenderService:
         settings.model_params, seed_events=settings.seed_events,
         model_path=settings.model_path, experiment=experiment,
         new_arrivals=settings.new_arrivals, cache_users=settings.cache_users,
-        cache_ttl_s=settings.cache_ttl_s)
+        cache_ttl_s=settings.cache_ttl_s, scoring_slots=settings.scoring_slots)
 
 
 @asynccontextmanager
@@ -64,6 +65,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if app.state.service is None:
         app.state.service = _start_service(settings)
+    # answers run side by side, one per core: each with one BLAS thread (several callers
+    # of a multi-threaded BLAS at once thrash the cores)
+    blas = threadpool_limits(limits=1, user_api="blas")
     stop = threading.Event()
     if settings.retrain_every_s:
         threading.Thread(target=_retrain_loop, name="coldrec-scheduled-retrain",
@@ -71,6 +75,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                          daemon=True).start()
     yield
     stop.set()
+    blas.restore_original_limits()
 
 
 def create_app(settings: Settings | None = None,

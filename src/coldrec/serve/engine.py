@@ -6,6 +6,7 @@ No web code here."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -114,7 +115,7 @@ class RecommenderService:
                  model_params: Mapping[str, Any] | None = None, *,
                  ann_threshold: int = 20_000, cache_users: int = 100_000,
                  cache_ttl_s: float = 300.0, experiment: Experiment | None = None,
-                 new_arrivals: int = 500) -> None:
+                 new_arrivals: int = 500, scoring_slots: int | None = None) -> None:
         self.store = store
         self.experiment = experiment
         self.new_arrivals = new_arrivals
@@ -123,6 +124,8 @@ class RecommenderService:
         self._models_lock = self.models.lock
         self._lock = threading.Lock()  # fresh events, cache, exposure: never while scoring
         self._retrain_lock = threading.Lock()
+        # answers computed at once: one per core, the rest queue (no thrashing)
+        self._scoring = threading.BoundedSemaphore(scoring_slots or os.cpu_count() or 1)
         self.fresh = FreshState()
         self._retrain_wanted = threading.Event()
         self.exposure: Counter[str] = Counter()  # times each product was recommended
@@ -345,7 +348,7 @@ class RecommenderService:
                    new_arrivals: bool = False) -> list[dict[str, Any]]:
         reranker = get_reranker(rerank) if rerank is not None else None
         profile = _attributes_frame(self._profile(user_id, attributes))  # the store, unlocked
-        with self._models_lock.read():
+        with self._scoring, self._models_lock.read():
             live = self.models.live_of(variant)
             with self._lock:
                 row = self.fresh.row(live, user_id)

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_k: int = Field(200, ge=1)
     cache_users: int = Field(100_000, ge=0, description="shoppers whose plain answers are "
                              "cached (0: no cache)")
+    scoring_slots: int | None = Field(None, ge=1, description="answers computed at once "
+                                      "(default: one per core; the rest queue)")
     cache_ttl_s: float = Field(300.0, gt=0, description="the longest an answer is cached "
                                "(a new product reaches cached lists within it)")
     max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body (413 "
