@@ -304,8 +304,7 @@ class Recommender(ABC):
         return [label] * len(np.atleast_1d(np.asarray(items)))
 
     def similar_items(self, item: int, k: int = 10) -> SimilarItems:
-        """Products bought together with or described like ``item`` (internal index); see
-        :func:`similar_items`."""
+        """Products bought with or described like ``item`` (see :func:`similar_items`)."""
         self._check_fitted()
         return similar_items(self, int(item), k)
 
@@ -328,7 +327,8 @@ class Recommender(ABC):
 
     def _blank_user_row(self, name: str, row: np.ndarray) -> np.ndarray:
         """What ``name``'s row of a forgotten shopper becomes (zeros by default)."""
-        return np.zeros_like(row) if name else row
+        del name
+        return np.zeros_like(row)
 
     # -- growth ---------------------------------------------------------------------------
     def _grow_items(self, n_new: int) -> np.ndarray:
