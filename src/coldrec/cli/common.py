@@ -18,13 +18,10 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.eval.runner import ProtocolResult
 from coldrec.models.base import Recommender
-from coldrec.models.capabilities import TextVectors
 from coldrec.models.ensemble import member_names
 from coldrec.models.registry import ModelSpec, ensemble_weights
 from coldrec.pipeline import ListRequest, Pipeline, RankedLists
 from coldrec.rerank import BusinessFilter, Reranker
-from coldrec.text.encoders import DEFAULT_ENCODER
-from coldrec.text.templates import embed_items
 
 __all__ = ["Shopper", "parse_ks", "parse_params", "pipeline_for", "recommend_for",
            "recommendation_table", "search_for", "shopper_request"]
@@ -110,11 +107,7 @@ def shopper_request(data: Dataset, shopper: Shopper, k: int = 10, *,
 def pipeline_for(model: Recommender, data: Dataset, encoder: str | None = None) -> Pipeline:
     """The recommendation pipeline of ``model`` on ``data``; a model without text vectors
     borrows the catalogue's (encoded on first use, for diversity re-ranking)."""
-    vectors = None
-    if not isinstance(model, TextVectors):
-        def vectors() -> np.ndarray:
-            return embed_items(data, encoder or DEFAULT_ENCODER)
-    return Pipeline.for_dataset(model, data, item_vectors=vectors)
+    return Pipeline.for_dataset(model, data, encoder=encoder)
 
 
 def recommend_for(model: Recommender, data: Dataset, shopper: Shopper, k: int = 10, *,

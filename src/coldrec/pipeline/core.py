@@ -25,8 +25,10 @@ from coldrec.models.base import Recommender
 from coldrec.models.capabilities import RetrievalVectors, SearchesText, TextVectors
 from coldrec.rerank import BusinessFilter, RerankContext, Reranker
 from coldrec.rerank.base import truncate
+from coldrec.text.encoders import DEFAULT_ENCODER
+from coldrec.text.templates import embed_items
 
-__all__ = ["DEPTH_FACTOR", "ListRequest", "Pipeline", "RankedLists"]
+__all__ = ["DEPTH_FACTOR", "ListRequest", "Pipeline", "RankedLists", "catalogue_vectors"]
 
 #: candidates the ranker looks at per shopper, as a multiple of ``k``, when it re-ranks
 DEPTH_FACTOR = 10
@@ -62,6 +64,11 @@ class ListRequest:
     explain: bool = False
     label: str | None = None
 
+    def shopper(self, row: int) -> tuple[sp.csr_matrix | None, pd.DataFrame | None]:
+        """The history row and attribute row of the ``row``-th shopper (None: not given)."""
+        history = None if self.history is None else self.history[row]
+        return history, None if self.attributes is None else self.attributes.iloc[[row]]
+
 
 @dataclass
 class RankedLists:
@@ -77,6 +84,18 @@ class RankedLists:
         keep = self.ids[i] >= 0
         reasons = self.reasons[i] if self.reasons else []
         return self.ids[i][keep], self.scores[i][keep], reasons
+
+
+def catalogue_vectors(model: Recommender, data: Dataset, encoder: str | None = None
+                      ) -> VectorSource:
+    """Item vectors for diversity: none for a model with text vectors of its own (the
+    pipeline uses those), else ``data``'s catalogue encoded on first use."""
+    if isinstance(model, TextVectors):
+        return None
+
+    def encode() -> np.ndarray:
+        return embed_items(data, encoder or DEFAULT_ENCODER, progress=False)
+    return encode
 
 
 class Pipeline:
@@ -106,12 +125,14 @@ class Pipeline:
 
     @classmethod
     def for_dataset(cls, model: Recommender, data: Dataset, *,
-                    item_vectors: VectorSource = None,
+                    item_vectors: VectorSource = None, encoder: str | None = None,
                     tie_rank: np.ndarray | None = None) -> Pipeline:
         """The pipeline of ``model`` fitted on ``data``: its popularity, catalogue and
-        stored rows."""
+        stored rows; without ``item_vectors`` those of :func:`catalogue_vectors`."""
+        vectors = item_vectors if item_vectors is not None else \
+            catalogue_vectors(model, data, encoder)
         return cls(model, item_counts=data.item_counts, catalog=data.catalog,
-                   known=data.binary_matrix, item_vectors=item_vectors, tie_rank=tie_rank)
+                   known=data.binary_matrix, item_vectors=vectors, tie_rank=tie_rank)
 
     # -- context -----------------------------------------------------------------------------
     def unit_vectors(self) -> np.ndarray | None:
@@ -231,8 +252,7 @@ class Pipeline:
         ids = np.full((len(users), depth), -1, dtype=np.int64)
         scores = np.full((len(users), depth), -np.inf)
         for r, user in enumerate(users):
-            history = None if request.history is None else request.history[r]
-            attrs = None if request.attributes is None else request.attributes.iloc[[r]]
+            history, attrs = request.shopper(r)
             described = (history is not None and history.nnz > 0) or attrs is not None
             who = int(user) if user >= 0 or described else None
             found, vals = model.search(str(request.query), k=depth, user=who,
@@ -253,8 +273,7 @@ class Pipeline:
             if label is not None:
                 out.append([label] * len(row))
                 continue
-            history = None if request.history is None else request.history[r]
-            attrs = None if request.attributes is None else request.attributes.iloc[[r]]
+            history, attrs = request.shopper(r)
             out.append(self.model.explain(int(user), row, history=history, attributes=attrs)
                        if len(row) else [])
         return out

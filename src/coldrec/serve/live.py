@@ -21,13 +21,12 @@ from coldrec.models.capabilities import (
     AddsItemsFromText,
     RetrievalVectors,
     SearchesText,
-    TextVectors,
 )
 from coldrec.models.registry import get_model_spec
 from coldrec.pipeline import Pipeline
+from coldrec.pipeline.core import catalogue_vectors
 from coldrec.serve.rwlock import ReadWriteLock
-from coldrec.text.encoders import DEFAULT_ENCODER
-from coldrec.text.templates import catalog_texts, embed_items
+from coldrec.text.templates import catalog_texts
 
 __all__ = ["LiveModel", "ModelHolder"]
 
@@ -78,15 +77,10 @@ class LiveModel:
         """The recommendation pipeline over this model and its current catalogue; a model
         without text vectors borrows the catalogue's for diversity (encoded on first use)."""
         if self._pipeline is None:
-            vectors = None
-            if not isinstance(self.model, TextVectors):
-                data = self.data
-
-                def vectors() -> np.ndarray:
-                    return embed_items(data, DEFAULT_ENCODER, progress=False)
             self._pipeline = Pipeline(self.model, item_counts=self.item_counts,
                                       catalog=self.catalog, known=self.data.binary_matrix,
-                                      item_vectors=vectors, index=self.index)
+                                      item_vectors=catalogue_vectors(self.model, self.data),
+                                      index=self.index)
         return self._pipeline
 
     def add_item(self, item_id: str, fields: Mapping[str, Any]) -> bool:
