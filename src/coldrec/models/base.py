@@ -278,11 +278,10 @@ class Recommender(ABC):
             sl = slice(start, start + step)
             hist = hist_all[sl]
             attr = attributes.iloc[sl] if attributes is not None else None
-            scores = self.score(users[sl], history=hist, attributes=attr).astype(np.float32)
-            if exclude_seen:
-                mask_rows(scores, hist)
-            if exclude is not None:
-                mask_rows(scores, exclude[sl])
+            blocked = ([hist] if exclude_seen else []) + \
+                ([exclude[sl]] if exclude is not None else [])
+            scores = self._top_scores(users[sl], hist, attr, k=k, blocked=blocked,
+                                      shelf=shelf)
             if shelf is None:
                 ids[sl], vals[sl] = topk(scores, k, ties)
             else:  # rank the shelf only: fewer columns to partition
@@ -290,6 +289,18 @@ class Recommender(ABC):
                 # unfilled slots are -1, which picks the appended -1 (also on an empty shelf)
                 ids[sl] = np.append(shelf, -1)[local]
         return ids, vals
+
+    def _top_scores(self, users: np.ndarray, history: sp.csr_matrix,
+                    attributes: pd.DataFrame | None, *, k: int,
+                    blocked: list[sp.csr_matrix], shelf: np.ndarray | None) -> np.ndarray:
+        """Scores that rank the ``k`` best items of each row as :meth:`score` does, ``-inf``
+        where ``blocked`` (CSR rows of items that may not be shown) stores an entry. Off a
+        ``shelf`` (the only items ranked, when given) and below the ``k``-th best a model
+        may leave any lower value instead of the exact score; the base scores everything."""
+        scores = self.score(users, history=history, attributes=attributes).astype(np.float32)
+        for rows in blocked:
+            mask_rows(scores, rows)
+        return scores
 
     # -- what a list says and what goes with a product ----------------------------------
     def explain(self, user: int, items: Any, history: Any = None,

@@ -40,7 +40,7 @@ score-time parameters chosen on validation by the protocol runner.
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -50,13 +50,16 @@ from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError
 from coldrec.models.attributes import AttributeEncoder
 from coldrec.models.base import Recommender
+from coldrec.models.blend import Blend, ItemSide, top_scores
 from coldrec.models.content import TextItemsMixin, row_normalise
 from coldrec.models.neighbors import DLAE, EASE, ItemKNN
-from coldrec.models.ranking import ZDirection, embedding_stats, zscore
+from coldrec.models.ranking import ZDirection, zscore
 
 __all__ = ["Hybrid", "fit_cold_start_tower", "fit_kernel_transfer", "fit_transfer"]
 
 MEMO_BYTES = 4 << 30  # component scores kept per fitted model for grid searches
+FEW_USERS = 4  # batches up to this size are ranked without a pass over every item vector
+_SIDE_LOCK = threading.Lock()
 
 
 def fit_transfer(matrix: sp.csr_matrix, embeddings: np.ndarray, lam: float = 1.0,
@@ -146,9 +149,21 @@ def fit_cold_start_tower(data: Dataset, features: np.ndarray, lam: float,
     return _ridge(sp.vstack(inputs), sp.vstack(targets), lam)
 
 
-def _nbytes(parts: tuple[dict[str, np.ndarray], dict[str, ZDirection]]) -> int:
-    arrays, directions = parts
-    return sum(v.nbytes for v in arrays.values()) + sum(d.nbytes for d in directions.values())
+class Parts(NamedTuple):
+    """The z-scored components of a batch: full arrays, the sentence-vector ones as
+    directions, and the words' raw side (the shoppers' TF-IDF profiles and the mean and
+    standard deviation of their raw lexical scores) for :meth:`Hybrid._blend`."""
+
+    arrays: dict[str, np.ndarray]
+    directions: dict[str, ZDirection]
+    terms: sp.csr_matrix
+    lexical_moments: np.ndarray  # users × 2
+
+    @property
+    def nbytes(self) -> int:
+        return (sum(v.nbytes for v in self.arrays.values())
+                + sum(d.nbytes for d in self.directions.values())
+                + self.terms.data.nbytes + self.lexical_moments.nbytes)
 
 
 #: the hybrid's categorical choices: allowed values, those that need a dense item × item
@@ -295,6 +310,9 @@ class Hybrid(TextItemsMixin, Recommender):
         self.__dict__.pop("_memo", None)
         self.__dict__.pop("_last", None)
         self.__dict__.pop("_kernel", None)
+        side = self.__dict__.get("_item_side")
+        if side is not None:  # grown in place: no pass over every item vector per product
+            side.grow(self.item_embeddings_, self.lexical_, n_new)
         self.item_counts_ = np.concatenate([self.item_counts_, np.zeros(n_new, np.float32)])
         self.tower_ = np.hstack([self.tower_, np.zeros((self.tower_.shape[0], n_new),
                                                         np.float32)])
@@ -322,16 +340,13 @@ class Hybrid(TextItemsMixin, Recommender):
                          attributes: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
         """The components (collaborative, lexical, semantic, transfer, prior), each z-scored
         per shopper over all items."""
-        arrays, directions = self._parts(users, history, attributes)
+        parts = self._parts(users, history, attributes)
         emb = self.item_embeddings_
-        return {**arrays, **{name: d.full(emb) for name, d in directions.items()}}
+        return {**parts.arrays, **{name: d.full(emb) for name, d in parts.directions.items()}}
 
     def _parts(self, users: np.ndarray, history: sp.csr_matrix,
-               attributes: pd.DataFrame | None
-               ) -> tuple[dict[str, np.ndarray], dict[str, ZDirection]]:
-        """The z-scored components: full arrays, and the sentence-vector ones as directions
-        (:class:`ZDirection`), which a blend turns into scores with one pass over the item
-        vectors.
+               attributes: pd.DataFrame | None) -> Parts:
+        """The z-scored components (:class:`Parts`).
 
         Batches (an evaluation) are memoised per (users, history) within a memory budget,
         so a grid over the score-time blend parameters computes them once; a single shopper
@@ -353,24 +368,27 @@ class Hybrid(TextItemsMixin, Recommender):
         if len(users) == 1:
             last.key, last.parts = key, parts
         elif attributes is None:
-            size = _nbytes(parts)
-            used = sum(_nbytes(c) for c in memo.values())
-            if used + size <= MEMO_BYTES:
+            used = sum(c.nbytes for c in memo.values())
+            if used + parts.nbytes <= MEMO_BYTES:
                 memo[key] = parts
         return parts
 
     def _components(self, users: np.ndarray, history: sp.csr_matrix,
-                    attributes: pd.DataFrame | None
-                    ) -> tuple[dict[str, np.ndarray], dict[str, ZDirection]]:
+                    attributes: pd.DataFrame | None) -> Parts:
         n_cf = self.cf_model_.n_items_
         cf = np.zeros((len(users), self.n_items_), dtype=np.float32)
         cf[:, :n_cf] = self.cf_model_._score(users, sp.csr_matrix(history[:, :n_cf]), None)
         profile = row_normalise(history)
-        lexical = ((profile @ self.lexical_) @ self._lexical_columns()).toarray()
+        terms = sp.csr_matrix(profile @ self.lexical_)
+        if len(users) <= FEW_USERS:  # one sparse × dense product per shopper is faster
+            lexical = np.asarray(self.lexical_ @ terms.toarray().T).T
+        else:
+            lexical = (terms @ self._side().lexical_t()).toarray()
+        moments = np.stack([lexical.mean(axis=1), lexical.std(axis=1)], axis=1)
         arrays = {"collaborative": zscore(cf), "lexical": zscore(lexical),
                   "prior": zscore(self._prior(users, attributes, history))}
         emb = self.item_embeddings_
-        stats = self._embedding_stats()
+        stats = self._side().stats()
         directions = {"semantic": ZDirection.of(np.asarray(profile @ emb), stats)}
         # the map reads each item through its text features: the embeddings, or in kernel
         # form its kernel row against the fitted items
@@ -381,46 +399,98 @@ class Hybrid(TextItemsMixin, Recommender):
         else:
             directions["transfer"] = ZDirection.of(np.asarray(history @ emb) @ self.transfer_,
                                                    stats)
-        return arrays, directions
+        return Parts(arrays, directions, terms, moments)
 
-    def _embedding_stats(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and covariance (over items) of the item vectors, kept while they are."""
-        cached = self.__dict__.get("_emb_stats")
-        if cached is None or cached[0] is not self.item_embeddings_:
-            cached = self.__dict__["_emb_stats"] = (
-                self.item_embeddings_, embedding_stats(self.item_embeddings_))
-        return cached[1]
+    def _side(self) -> ItemSide:
+        """The item side of ranking (:class:`ItemSide`), kept while the items are."""
+        with _SIDE_LOCK:
+            side = self.__dict__.get("_item_side")
+            if side is None or not side.holds(self.item_embeddings_, self.lexical_):
+                side = self.__dict__["_item_side"] = ItemSide(self.item_embeddings_,
+                                                              self.lexical_)
+            return side
 
-    def _lexical_columns(self) -> sp.csr_matrix:
-        """The TF-IDF matrix transposed (terms × items), kept while ``lexical_`` is."""
-        cached = self.__dict__.get("_lexical_t")
-        if cached is None or cached[0] is not self.lexical_:
-            cached = self.__dict__["_lexical_t"] = (self.lexical_,
-                                                    sp.csr_matrix(self.lexical_.T))
-        return cached[1]
+    def _weights(self) -> dict[str, float]:
+        return {"lexical": float(self.lexical_weight), "semantic": float(self.semantic_weight),
+                "transfer": float(self.transfer_weight)}
 
-    def _score(self, users: np.ndarray, history: sp.csr_matrix,
-               attributes: pd.DataFrame | None) -> np.ndarray:
-        arrays, directions = self._parts(users, history, attributes)
-        weights = {"lexical": float(self.lexical_weight),
-                   "semantic": float(self.semantic_weight),
-                   "transfer": float(self.transfer_weight)}
-        # the sentence-vector parts in one pass over the item vectors (memory-bound)
-        content = ZDirection.blend(self.item_embeddings_,
-                                   [(weights[k], d) for k, d in directions.items()])
-        for name in ("lexical", "transfer"):
-            if name in arrays and weights[name]:
-                content += weights[name] * arrays[name]
+    def _trust(self, history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """Per item ``α`` (collaborative vs content) and per shopper ``β`` (with-history vs
+        prior, a column)."""
         counts = self.item_counts_
         alpha = (counts > 0).astype(np.float32) if self.item_trust <= 0 else \
             counts / (counts + float(self.item_trust))
-        with_history = alpha * arrays["collaborative"] + (1 - alpha) * zscore(content)
-        if self.new_item_boost:  # items without interactions compete with heavy-tailed CF
-            with_history = with_history + float(self.new_item_boost) * (counts == 0)
         n_u = np.diff(history.indptr).astype(np.float32)[:, None]
         beta = (n_u > 0).astype(np.float32) if self.user_trust <= 0 else \
             n_u / (n_u + float(self.user_trust))
+        return alpha, beta
+
+    def _score(self, users: np.ndarray, history: sp.csr_matrix,
+               attributes: pd.DataFrame | None) -> np.ndarray:
+        parts = self._parts(users, history, attributes)
+        arrays, weights = parts.arrays, self._weights()
+        # the sentence-vector parts in one pass over the item vectors (memory-bound)
+        content = ZDirection.blend(self.item_embeddings_,
+                                   [(weights[k], d) for k, d in parts.directions.items()])
+        for name in ("lexical", "transfer"):
+            if name in arrays and weights[name]:
+                content += weights[name] * arrays[name]
+        alpha, beta = self._trust(history)
+        with_history = alpha * arrays["collaborative"] + (1 - alpha) * zscore(content)
+        if self.new_item_boost:  # items without interactions compete with heavy-tailed CF
+            with_history = with_history + float(self.new_item_boost) * (self.item_counts_ == 0)
         return beta * with_history + (1 - beta) * arrays["prior"]
+
+    def _blend(self, parts: Parts, history: sp.csr_matrix) -> Blend:
+        """:meth:`_score` as ``base + slope · (E @ direction)`` (:mod:`coldrec.models.blend`):
+        the content part's mean and variance over all items from moments, not a pass."""
+        weights, side = self._weights(), self._side()
+        mean, cov = side.stats()
+        n_users, n = len(history.indptr) - 1, self.n_items_
+        used = [(weights[k], d) for k, d in parts.directions.items() if weights[k]]
+        v = sum((w * d.vectors.astype(np.float64) for w, d in used),
+                np.zeros((n_users, len(mean))))
+        off = sum((w * d.offsets for w, d in used), np.zeros(n_users))
+        words = float(weights["lexical"])
+        lex = parts.arrays["lexical"] if words else np.zeros((n_users, n), np.float32)
+        # Eᵀ·zscore(lexical): Lᵀ E read at the profile's terms, centred and scaled
+        raw_mean, raw_sd = parts.lexical_moments.astype(np.float64).T
+        e_lex = np.asarray(parts.terms @ side.lexical_embeddings()) if words else 0.0
+        e_lex = (e_lex - raw_mean[:, None] * n * mean) * \
+            np.where(raw_sd > 0, 1.0 / np.maximum(raw_sd, 1e-300), 0.0)[:, None]
+        lex_mean, lex_var = lex.mean(axis=1), lex.var(axis=1)
+        v_mean = v @ mean
+        covar = words * ((v * e_lex).sum(axis=1) / n - v_mean * lex_mean)
+        var = ((v @ cov) * v).sum(axis=1) + words ** 2 * lex_var + 2 * covar
+        sd = np.sqrt(np.maximum(var, 0.0))
+        inv = np.where(sd > 1e-6, 1.0 / np.maximum(sd, 1e-300), 0.0)[:, None]
+        centre = (v_mean - off + words * lex_mean)[:, None]
+        alpha, beta = self._trust(history)
+        with_history = alpha * parts.arrays["collaborative"] + \
+            (1 - alpha) * (words * lex - off[:, None] - centre) * inv
+        if self.new_item_boost:
+            with_history = with_history + float(self.new_item_boost) * (self.item_counts_ == 0)
+        base = beta * with_history + (1 - beta) * parts.arrays["prior"]
+        return Blend(base, beta * (1 - alpha) * inv, v)
+
+    def _top_scores(self, users: np.ndarray, history: sp.csr_matrix,
+                    attributes: pd.DataFrame | None, *, k: int,
+                    blocked: list[sp.csr_matrix], shelf: np.ndarray | None) -> np.ndarray:
+        """A few shoppers (a request) are ranked from :meth:`_blend`, reading item vectors
+        only where they can change the top ``k``; batches score everything."""
+        if len(users) > FEW_USERS or self.transfer_kernel == "text":
+            return super()._top_scores(users, history, attributes, k=k, blocked=blocked,
+                                       shelf=shelf)
+        usable = np.ones((len(users), self.n_items_), dtype=bool)
+        if shelf is not None:
+            usable[:] = False
+            usable[:, shelf] = True
+        for rows in blocked:
+            rows = sp.csr_matrix(rows)
+            usable[np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)), rows.indices] = \
+                False
+        blend = self._blend(self._parts(users, history, attributes), history)
+        return top_scores(blend, self._side(), usable, k).astype(np.float32)
 
     def explain(self, user: int, items: Any, history: Any = None,
                 attributes: pd.DataFrame | None = None) -> list[str]:
@@ -428,10 +498,10 @@ class Hybrid(TextItemsMixin, Recommender):
         users = np.asarray([user], dtype=np.int64)
         hist = self.user_history(users, history)
         picked = np.atleast_1d(np.asarray(items, dtype=np.int64))
-        arrays, directions = self._parts(users, hist, attributes)
-        comps = {k: v[0][picked] for k, v in arrays.items()}
+        parts = self._parts(users, hist, attributes)
+        comps = {k: v[0][picked] for k, v in parts.arrays.items()}
         comps.update({k: d.at(self.item_embeddings_, picked)[0]
-                      for k, d in directions.items()})
+                      for k, d in parts.directions.items()})
         labels = {"collaborative": "shoppers like you bought it",
                   "lexical": "matches words of items you bought",
                   "semantic": "similar to items you bought",

@@ -126,7 +126,7 @@ class ZDirection:
     def of(cls, x: np.ndarray, stats: tuple[np.ndarray, np.ndarray]) -> ZDirection:
         mean, cov = stats
         x64 = np.asarray(x, dtype=np.float64)
-        sd = np.sqrt(np.maximum(np.einsum("ud,de,ue->u", x64, cov, x64), 0.0))
+        sd = np.sqrt(np.maximum(((x64 @ cov) * x64).sum(axis=1), 0.0))
         scale = np.where(sd > 1e-12, 1.0 / np.maximum(sd, 1e-300), 0.0)
         return cls((x64 * scale[:, None]).astype(np.float32), (x64 @ mean) * scale)
 
