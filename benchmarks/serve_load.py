@@ -176,6 +176,9 @@ def main() -> None:
     parser.add_argument("--model", default="hybrid")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=["load", "ann"])
+    parser.add_argument("--phase", type=int, action="append",
+                        help="run only these rows of the plan (0-based; repeatable); the "
+                             "table is printed, not written")
     args = parser.parse_args()
     if args.only != "load":
         ann = ann_recall(args.data)
@@ -189,7 +192,8 @@ def main() -> None:
             return
     seconds = 20.0 if args.quick else 60.0
     rows, startup = [], 0.0
-    for name, cache, rate in PLAN:  # a fresh service per phase: no backlog carried over
+    plan = [PLAN[i] for i in args.phase] if args.phase else PLAN
+    for name, cache, rate in plan:  # a fresh service per phase: no backlog carried over
         tmp = Path(tempfile.mkdtemp(prefix="coldrec-load-"))
         port = free_port()
         proc, startup = start(port, f"sqlite:///{tmp / 'store.sqlite'}", args.data,
@@ -204,7 +208,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:  # still working through a backlog
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=20)
-    write_load(args, rows, startup, seconds)
+    if not args.phase:
+        write_load(args, rows, startup, seconds)
 
 
 #: (traffic, answer cache, offered rate): the rows of issue 29's table

@@ -187,9 +187,12 @@ def test_cached_answers_never_outlive_a_write(client: TestClient) -> None:
     shown = ids(client.get("/recommend/121", params={"k": 3}))
     other = next(i for i in after if i not in shown)
     client.put(f"/items/{other}", json={"price": 99.0}, headers=AUTH)
-    key = (3, None, None, False, (False, (), None, None))
-    assert service.cache.get("120", key) is None and service.cache.get("121", key) == \
-        client.get("/recommend/121", params={"k": 3}).json()["items"]
+    hits = service.cache_hits
+    assert ids(client.get("/recommend/121", params={"k": 3})) == shown
+    assert service.cache_hits == hits + 1  # 121's answer does not show it: still cached
+    priced = client.get("/recommend/120", params={"k": 3}).json()["items"]
+    assert service.cache_hits == hits + 1  # 120's did: computed again, with the new price
+    assert [r["price"] for r in priced if r["item_id"] == other] == [99.0]
     client.put("/items/3000", json={"title": "kitchen product special", "category":
                                     "Home > Kitchen"}, headers=AUTH)
     assert not len(service.cache)

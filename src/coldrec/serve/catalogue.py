@@ -16,7 +16,15 @@ __all__ = ["attribute_choices", "catalog_page", "categories", "describe", "longt
 
 
 def describe(live: LiveModel, idx: int) -> dict[str, Any]:
-    """Id, title, category, brand and price of a product (None where unknown)."""
+    """Id, title, category, brand and price of a product (None where unknown); a copy of
+    what the live model keeps per product."""
+    found = live.shown.get(idx)
+    if found is None:
+        found = live.shown[idx] = _describe(live, idx)
+    return dict(found)
+
+
+def _describe(live: LiveModel, idx: int) -> dict[str, Any]:
     out: dict[str, Any] = {"item_id": live.item_ids[idx]}
     for col in ("title", "category", "brand", "price"):
         value = None

@@ -5,6 +5,7 @@ No web code here."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -17,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from coldrec.data.builtin import load
 from coldrec.data.dataset import Dataset
@@ -29,9 +29,10 @@ from coldrec.pipeline import ListRequest, RankedLists, load_model
 from coldrec.rerank import BusinessFilter, get_reranker
 from coldrec.serve import catalogue
 from coldrec.serve.cache import AnswerCache
-from coldrec.serve.fresh import FreshState
+from coldrec.serve.fresh import FreshEvent, fresh_history
 from coldrec.serve.live import LiveModel, ModelHolder
 from coldrec.serve.store import EventStore
+from coldrec.serve.sync import Publisher, item_fields
 
 __all__ = ["Filters", "RecommenderService", "dataset_from_store"]
 
@@ -78,11 +79,13 @@ def _usable_rows(events: pd.DataFrame, catalog: pd.DataFrame, users: pd.DataFram
             users[keep_users].reset_index(drop=True), skipped)
 
 
-def dataset_from_store(store: EventStore) -> tuple[Dataset, int]:
-    """The store's contents as a dataset, and how many stored rows it left out: rows a
-    loader would refuse (an id that is blank or holds control characters, a time that is
-    not a finite number) are skipped and logged, so no stored row stops a start or a fit."""
-    events, catalog, users = store.frames()
+def dataset_from_store(store: EventStore, through: int | None = None
+                       ) -> tuple[Dataset, int]:
+    """The store's contents (events up to id ``through``) as a dataset, and how many stored
+    rows it left out: rows a loader would refuse (an id that is blank or holds control
+    characters, a time that is not a finite number) are skipped and logged, so no stored
+    row stops a start or a fit."""
+    events, catalog, users = store.frames(through)
     events, catalog, users, skipped = _usable_rows(events, catalog, users)
     if skipped:
         log.warning("skipped %d stored rows that cannot be trained on (bad ids or times)",
@@ -104,29 +107,39 @@ class RecommenderService:
     """Answers recommendation calls and takes writes; thread-safe.
 
     Answers read the live models side by side (the models' read lock); a new product, an
-    erasure or a swap takes it for writing. Fresh events, the answer cache and exposure sit
-    behind a short state lock, never held while scoring. A retrain fits the new models
-    without either and swaps them in atomically, so answers keep flowing during the fit.
-    Fresh events are folded in at query time: a shopper's history is the trained row plus
-    every event received since, so the next answer reflects them.
+    erasure or a swap takes it for writing. The answer cache and exposure sit behind a
+    short state lock, never held while scoring. A retrain fits the new models without
+    either and swaps them in atomically, so answers keep flowing during the fit.
+
+    The store is the one truth shared by every process serving it: each answer reads its
+    shopper's events since the model's mark and their profile from the store; products
+    and erasures are applied from the store's change log (:meth:`sync`, at once for this
+    process's own writes, within ``sync_every_s`` for the others'). A *trainer* fits models
+    (and with ``model_dir`` publishes them there for other processes); a *follower*
+    (``follows``) never fits and swaps to each published version instead.
     """
 
     def __init__(self, store: EventStore, model_name: str,
                  model_params: Mapping[str, Any] | None = None, *,
                  ann_threshold: int = 20_000, cache_users: int = 100_000,
                  cache_ttl_s: float = 300.0, experiment: Experiment | None = None,
-                 new_arrivals: int = 500, scoring_slots: int | None = None) -> None:
+                 new_arrivals: int = 500, scoring_slots: int | None = None,
+                 model_dir: Path | None = None, follows: bool = False) -> None:
         self.store = store
         self.experiment = experiment
         self.new_arrivals = new_arrivals
+        self.follows = follows
         self.models = ModelHolder(model_name, model_params, experiment=experiment,
                                   ann_threshold=ann_threshold)
         self._models_lock = self.models.lock
-        self._lock = threading.Lock()  # fresh events, cache, exposure: never while scoring
+        self._lock = threading.Lock()  # cache, exposure: never while scoring
         self._retrain_lock = threading.Lock()
+        self._sync_lock = threading.Lock()  # one application of the change log at a time
         # answers computed at once: one per core, the rest queue (no thrashing)
         self._scoring = threading.BoundedSemaphore(scoring_slots or os.cpu_count() or 1)
-        self.fresh = FreshState()
+        self.publisher = None if model_dir is None else Publisher(store, model_dir)
+        self.applied = 0  # the last change of the store's log applied to the live models
+        self.published = 0  # the model version this process answers with (followers)
         self._retrain_wanted = threading.Event()
         self.exposure: Counter[str] = Counter()  # times each product was recommended
         self.cache = AnswerCache(cache_users, cache_ttl_s)
@@ -138,19 +151,27 @@ class RecommenderService:
               model_params: Mapping[str, Any] | None = None, *, seed_events: bool = True,
               model_path: Path | None = None, **options: Any) -> RecommenderService:
         """Seed an empty store from a dataset, then answer with the model saved at
-        ``model_path`` or one trained on the store's contents. ``options`` go to the
-        constructor (``experiment``, ``new_arrivals``, ...)."""
+        ``model_path`` or one trained on the store's contents; a follower (``follows``)
+        answers with the newest published model instead. ``options`` go to the
+        constructor (``experiment``, ``new_arrivals``, ``model_dir``, ...)."""
         service = cls(store, model_name, model_params, **options)
+        if service.follows:
+            if not service.adopt_published():
+                raise DataError("no published model in the store yet: start a trainer "
+                                "(`coldrec serve` publishes one)", source="store")
+            return service
         if store.count("items") == 0 and store.count("events") == 0:
             data = load(data_name)
             store.seed(data, with_events=seed_events)
+            marks = store.marks()
         else:
-            data = service._dataset_from_store()
+            marks = store.marks()
+            data = service._dataset_from_store(marks[0])
         fitted = None
         if model_path is not None:
             fitted, data = load_model(model_path)
             service.models.adopt(fitted)
-        service._install(data, fitted)
+        service._install(service.models.build_all(data, fitted), marks)
         return service
 
     @classmethod
@@ -160,18 +181,30 @@ class RecommenderService:
         """Seed ``store`` (assumed empty) with ``data`` and train on ``data``."""
         service = cls(store, model_name, model_params, **options)
         store.seed(data, with_events=seed_events)
-        service._install(data)
+        service._install(service.models.build_all(data), store.marks())
         return service
 
-    def _dataset_from_store(self) -> Dataset:
-        data, self.skipped_rows = dataset_from_store(self.store)
+    def _dataset_from_store(self, through: int | None = None) -> Dataset:
+        data, self.skipped_rows = dataset_from_store(self.store, through)
         return data
 
-    def _install(self, data: Dataset, fitted: Recommender | None = None) -> None:
-        lives = self.models.build_all(data, fitted)
-        self.models.install(lives)
-        self.store.add_model_version(self.models.model_name, {
-            "users": data.n_users, "items": data.n_items, "arms": len(lives)})
+    def _install(self, lives: dict[str, LiveModel], marks: tuple[int, int], *,
+                 retrained: bool = False) -> None:
+        """Publish ``lives`` (fitted on the store as of ``marks``) when this process
+        publishes, swap them in and replay the changes logged since their data was read."""
+        for live in lives.values():
+            live.events_through, live.changes_through = marks
+        info = {"users": lives[""].data.n_users, "items": lives[""].data.n_items,
+                "arms": len({id(v) for v in lives.values()})}
+        if self.publisher is not None:
+            self.publisher.publish(self.models, lives, marks, info)
+        else:
+            self.store.add_model_version(self.models.model_name, info)
+        with self._models_lock.write(), self._lock:
+            self.models.install(lives, retrained=retrained)
+            self.applied = marks[1]
+            self.cache.invalidate(everyone=True)
+            self._apply_changes()
 
     def retrain(self) -> int:
         """Fit on everything in the store and swap atomically; returns the new version."""
@@ -180,21 +213,82 @@ class RecommenderService:
 
     def _retrain_now(self) -> int:
         """:meth:`retrain` with the retrain lock held."""
-        with self._lock:
-            mark = self.fresh.seq
-        data = self._dataset_from_store()
-        lives = self.models.build_all(data)
-        with self._models_lock.write(), self._lock:
-            self._swap_in(lives, mark)
-        self.store.add_model_version(self.models.model_name, {
-            "users": data.n_users, "items": data.n_items, "arms": len(lives)})
+        marks = self.store.marks()
+        data = self._dataset_from_store(marks[0])
+        self._install(self.models.build_all(data), marks, retrained=True)
         return self.live.version
 
-    def _swap_in(self, lives: dict[str, LiveModel], mark: int) -> None:
-        """Install models fitted on the store as of event ``mark`` (under the lock)."""
-        self.fresh.hand_over(list({id(v): v for v in lives.values()}.values()), mark)
-        self.models.install(lives, retrained=True)
-        self.cache.invalidate(everyone=True)
+    # -- what other processes wrote ---------------------------------------------------------
+    def sync(self) -> bool:
+        """Apply what the store holds that the live models do not: a newer published
+        model (followers) and the change log; returns whether a shopper was erased."""
+        if self.follows:
+            self.adopt_published()
+        with self._sync_lock:
+            pending = self.store.changes_since(self.applied)
+            if not pending:
+                return False
+            with self._models_lock.write(), self._lock:
+                return self._apply_changes(pending)
+
+    def adopt_published(self) -> bool:
+        """Swap to the newest published model version if it is newer; returns whether
+        this process has a published model to answer with."""
+        found = self.store.latest_model_version()
+        if found is None or "path" not in found[1]:
+            return self.published > 0
+        version, info = found
+        if version > self.published:
+            lives = self.models.load_all(Path(info["path"]), info["arms"], version)
+            self._install_followed(lives, (int(info["events_through"]),
+                                           int(info["changes_through"])))
+            self.published = version
+        return True
+
+    def _install_followed(self, lives: dict[str, LiveModel], marks: tuple[int, int]) -> None:
+        for live in lives.values():
+            live.events_through, live.changes_through = marks
+        with self._sync_lock, self._models_lock.write(), self._lock:
+            self.models.install(lives, retrained=self.published > 0)
+            self.applied = marks[1]
+            self.cache.invalidate(everyone=True)
+            self._apply_changes()
+
+    def _apply_changes(self, pending: Sequence[tuple[int, str, str]] | None = None) -> bool:
+        """Apply logged changes after :attr:`applied` to every live model (the caller holds
+        the models' write lock and the state lock); returns whether one erased a shopper."""
+        if pending is None:
+            pending = self.store.changes_since(self.applied)
+        erased = False
+        for seq, kind, key in pending:
+            if seq <= self.applied:
+                continue
+            if kind == "item":
+                self._apply_item(key)
+            elif kind == "erase":
+                erased = True
+                self.cache.invalidate(key)
+                for live in self.models.distinct():
+                    row = live.user_index.get(key)
+                    if row is not None:
+                        live.model.forget_user(row)
+            self.applied = seq
+        return erased
+
+    def _apply_item(self, item_id: str) -> None:
+        fields = item_fields(self.store.item(item_id))
+        if fields is None:
+            return
+        known = item_id in self.live.item_index
+        if known:  # a changed price, stock or text changes the answers that show it
+            self.cache.invalidate_item(item_id)
+        else:  # a new product may enter anyone's list ("recommendable at once")
+            self.cache.invalidate(everyone=True)
+        for live in self.models.distinct():
+            if item_id in live.item_index:
+                live.update_item(item_id, fields)
+            else:
+                live.add_item(item_id, fields)
 
     @property
     def model_name(self) -> str:
@@ -222,13 +316,13 @@ class RecommenderService:
 
     # -- writes ---------------------------------------------------------------------------
     def record_events(self, rows: Sequence[Mapping[str, Any]]) -> int:
-        """Store events (committed before returning) and fold them into live histories.
+        """Store events (committed before returning); every answer after reads them.
 
         Impressions (what a shopper was shown) are stored for experiment reports but are
         not interactions: they change no history and no answer."""
         n = self.store.add_events(rows)
-        with self._lock:
-            for user in self.fresh.record(rows):
+        with self._lock:  # their cached answers are stale (and keyed apart anyway)
+            for user in {str(r["user_id"]) for r in rows}:
                 self.cache.invalidate(user)
         return n
 
@@ -237,22 +331,9 @@ class RecommenderService:
         model reads text (otherwise after the next retrain). Every arm learns it;
         ``recommendable`` speaks of the service's own model."""
         is_new = self.store.upsert_item(item_id, fields)
-        with self._models_lock.write(), self._lock:
-            self.fresh.item_written(item_id, fields, during_fit=self._retrain_lock.locked())
-            # a changed price, stock or text changes the answers that show the product; a
-            # new one may enter anyone's list ("recommendable at once"): every answer goes
-            if is_new:
-                self.cache.invalidate(everyone=True)
-            else:
-                self.cache.invalidate_item(item_id)
-            done = {}
-            for live in self.models.distinct():
-                if is_new:
-                    done[id(live)] = live.add_item(item_id, fields)
-                else:
-                    live.update_item(item_id, fields)
-                    done[id(live)] = item_id in live.item_index
-            recommendable = done[id(self.live)]
+        self.sync()
+        with self._models_lock.read():
+            recommendable = item_id in self.live.item_index
         return {"item_id": item_id, "created": is_new, "recommendable": recommendable}
 
     def upsert_user(self, user_id: str, attributes: Mapping[str, Any]) -> bool:
@@ -264,16 +345,12 @@ class RecommenderService:
     def delete_user(self, user_id: str) -> dict[str, Any]:
         """Erase the shopper from the store and, at once, from every live model (their
         history and per-user state); a later event under the same id starts a new shopper.
-        What they added to item-side state goes with the retrain this schedules."""
+        What they added to item-side state goes with the retrain this schedules (here, or
+        in the trainer for a follower)."""
         removed = self.store.delete_user(user_id)
-        with self._models_lock.write(), self._lock:
-            self.fresh.forget(user_id)
-            self.cache.invalidate(user_id)
-            for live in self.models.distinct():
-                row = live.user_index.get(user_id)
-                if row is not None:
-                    live.model.forget_user(row)
-        self.schedule_retrain()
+        self.sync()
+        if not self.follows:
+            self.schedule_retrain()
         return {"user_id": user_id, "events_removed": removed, "retrain": "scheduled"}
 
     def schedule_retrain(self) -> None:
@@ -293,18 +370,16 @@ class RecommenderService:
         threading.Thread(target=run, name="coldrec-retrain-after-erasure", daemon=True).start()
 
     # -- reads ----------------------------------------------------------------------------
-    def history(self, user_id: str | None, items: Sequence[str] = (),
-                live: LiveModel | None = None) -> sp.csr_matrix:
-        """Trained row + fresh events + ``items`` (a session), as one CSR row."""
-        return self.fresh.history(live or self.live, user_id, items)
-
-    def _profile(self, user_id: str | None, attributes: Mapping[str, Any] | None
-                 ) -> Mapping[str, Any] | None:
-        if attributes:
-            return attributes
+    def _shopper(self, user_id: str | None, attributes: Mapping[str, Any] | None,
+                 variant: Variant | None) -> tuple[list[FreshEvent], Mapping[str, Any] | None]:
+        """The shopper's events since the model's mark and their profile (given
+        ``attributes``, else the stored one; an erased shopper's is gone with them), read
+        from the store without any lock."""
         if user_id is None:
-            return None
-        return self.store.user_profile(user_id)  # an erased shopper's is gone with them
+            return [], attributes or None
+        mark = self.models.live_of(variant).events_through
+        events = self.store.events_since(user_id, mark)
+        return events, attributes or self.store.user_profile(user_id)
 
     def recommend(self, user_id: str | None, k: int = 10, *,
                   attributes: Mapping[str, Any] | None = None, items: Sequence[str] = (),
@@ -315,46 +390,43 @@ class RecommenderService:
 
         ``variant`` (an experiment arm) picks the model and, unless ``rerank`` is given,
         the re-ranker; ``new_arrivals`` ranks only the newest products. Plain calls (no
-        attributes, session items or query) are answered from a per-shopper cache that
-        every write touching the answer invalidates."""
+        attributes, session items or query) are answered from a per-shopper cache keyed
+        by the shopper's events and profile in the store (and dropped when a product it
+        shows changes)."""
         if variant is not None and rerank is None:
             rerank = variant.rerank
-        plain = not attributes and not items and not query
-        key = (k, rerank, None if variant is None else variant.arm, new_arrivals,
-               None if filters is None else filters.key())
-        if not plain:
-            return self._answer(user_id, k, attributes=attributes, items=items, query=query,
-                                filters=filters, rerank=rerank, variant=variant,
-                                new_arrivals=new_arrivals)
-        answer, _ = self.cache.answer(self._lock, user_id, key, lambda: self._recommend(
-            user_id, k, filters=filters, rerank=rerank, variant=variant,
-            new_arrivals=new_arrivals))
+        events, profile = self._shopper(user_id, attributes, variant)
+        request = {"filters": filters, "rerank": rerank, "variant": variant,
+                   "new_arrivals": new_arrivals, "events": events, "profile": profile}
+        if attributes or items or query:
+            answer = self._recommend(user_id, k, items=items, query=query, **request)
+            if query:  # search results answer a query, not recommend
+                return answer
+        else:  # the key holds what the store says of the shopper: another process's
+            # write changes it, so a cached answer never outlives what it was made from
+            key = (k, rerank, None if variant is None else variant.arm, new_arrivals,
+                   None if filters is None else filters.key(),
+                   events[-1][0] if events else 0,
+                   json.dumps(profile, sort_keys=True, default=str) if profile else None)
+            answer, _ = self.cache.answer(self._lock, user_id, key,
+                                          lambda: self._recommend(user_id, k, **request))
         with self._lock:
             self.exposure.update(entry["item_id"] for entry in answer)
         return answer
 
-    def _answer(self, user_id: str | None, k: int, **request: Any) -> list[dict[str, Any]]:
-        """A fresh answer, counted in the exposure unless it answers a query."""
-        answer = self._recommend(user_id, k, **request)
-        if not request.get("query"):  # search results answer a query, not recommend
-            with self._lock:
-                self.exposure.update(entry["item_id"] for entry in answer)
-        return answer
-
-    def _recommend(self, user_id: str | None, k: int, *,
-                   attributes: Mapping[str, Any] | None = None, items: Sequence[str] = (),
+    def _recommend(self, user_id: str | None, k: int, *, events: Sequence[FreshEvent],
+                   profile: Mapping[str, Any] | None, items: Sequence[str] = (),
                    query: str | None = None, filters: Filters | None = None,
                    rerank: str | None = None, variant: Variant | None = None,
                    new_arrivals: bool = False) -> list[dict[str, Any]]:
         reranker = get_reranker(rerank) if rerank is not None else None
-        profile = _attributes_frame(self._profile(user_id, attributes))  # the store, unlocked
+        attributes = _attributes_frame(profile)
         with self._scoring, self._models_lock.read():
             live = self.models.live_of(variant)
-            with self._lock:
-                row = self.fresh.row(live, user_id)
-                history = self.fresh.history(live, user_id, items)
+            row = -1 if user_id is None else live.user_index.get(user_id, -1)
             request = ListRequest(
-                [row], k=k, history=history, attributes=profile, query=query or None,
+                [row], k=k, history=fresh_history(live, row, events, items),
+                attributes=attributes, query=query or None,
                 filters=None if filters is None else filters.rule(), rerank=reranker,
                 explain=True,
                 candidates=catalogue.newest(live, self.new_arrivals) if new_arrivals else None,

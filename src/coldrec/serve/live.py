@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,12 +24,15 @@ from coldrec.models.capabilities import (
     SearchesText,
 )
 from coldrec.models.registry import get_model_spec
-from coldrec.pipeline import Pipeline
+from coldrec.pipeline import Pipeline, load_model, save_model
 from coldrec.pipeline.core import catalogue_vectors
 from coldrec.serve.rwlock import ReadWriteLock
 from coldrec.text.templates import catalog_texts
 
-__all__ = ["LiveModel", "ModelHolder"]
+__all__ = ["ARRIVAL_FILE", "LiveModel", "ModelHolder"]
+
+#: each product's arrival time, saved beside a published model
+ARRIVAL_FILE = "arrival.npy"
 
 Factory = Callable[[], Recommender]
 
@@ -47,25 +51,28 @@ class LiveModel:
     item_counts: np.ndarray
     arrival: np.ndarray  # first time each product was seen (event log or catalog add)
     index: VectorIndex | None = None
+    #: the last event and change the model's data held (later ones are fresh)
+    events_through: int = 0
+    changes_through: int = 0
     fitted_at: float = field(default_factory=time.time)
     _pipeline: Pipeline | None = field(default=None, repr=False)
+    #: what answers show of each product, read from the catalogue once (dropped on change)
+    shown: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, data: Dataset, model: Recommender, version: int,
-              ann_threshold: int) -> LiveModel:
-        """Wrap ``model`` (fitted on ``data``): vocabularies, arrival times, the ANN index
-        of a factor model on a big catalogue, and the query encoder loaded now rather than
-        on a shopper's time."""
+              ann_threshold: int, arrival: np.ndarray | None = None) -> LiveModel:
+        """Wrap ``model`` (fitted on ``data``): vocabularies, arrival times (``arrival``, or
+        each product's first event in ``data``), the ANN index of a factor model on a big
+        catalogue, and the query encoder loaded now rather than on a shopper's time."""
         ids = [str(x) for x in data.items.ids]
         if isinstance(model, SearchesText):
             model.search("warm-up", k=1)
         index = None
         if isinstance(model, RetrievalVectors) and data.n_items >= ann_threshold:
             index = VectorIndex(model.item_vectors(), exact_below=ann_threshold)
-        arrival = np.zeros(data.n_items)
-        if data.n_interactions and data.pairs["timestamp"].notna().any():
-            first = data.pairs.groupby("item")["timestamp"].min().dropna()
-            arrival[first.index.to_numpy()] = first.to_numpy()
+        if arrival is None:
+            arrival = _first_seen(data)
         return cls(data=data, model=model, version=version,
                    item_index={x: i for i, x in enumerate(ids)}, item_ids=ids,
                    user_index={str(x): i for i, x in enumerate(data.users.ids)},
@@ -112,7 +119,17 @@ class LiveModel:
         for key, value in fields.items():
             if key in self.catalog.columns:
                 self.catalog.loc[idx, key] = value
+        self.shown.pop(idx, None)
         self._pipeline = None
+
+
+def _first_seen(data: Dataset) -> np.ndarray:
+    """Each product's first event time in ``data`` (0 where none is known)."""
+    arrival = np.zeros(data.n_items)
+    if data.n_interactions and data.pairs["timestamp"].notna().any():
+        first = data.pairs.groupby("item")["timestamp"].min().dropna()
+        arrival[first.index.to_numpy()] = first.to_numpy()
+    return arrival
 
 
 class ModelHolder:
@@ -186,3 +203,33 @@ class ModelHolder:
             for each in lives.values():
                 each.version = self.retrains + 1
         self._lives = lives
+
+    def save_all(self, lives: dict[str, LiveModel], folder: Path) -> dict[str, str]:
+        """Save each distinct live model (with its vocabularies, tables and arrival times)
+        under ``folder``; returns each arm's sub-folder."""
+        subs: dict[int, str] = {}
+        arms = {}
+        for arm, live in lives.items():
+            if id(live) not in subs:
+                sub = subs[id(live)] = f"m{len(subs)}"
+                out = save_model(live.model, live.data, folder / sub)
+                np.save(out / ARRIVAL_FILE, live.arrival[:live.data.n_items])
+            arms[arm] = subs[id(live)]
+        return arms
+
+    def load_all(self, folder: Path, arms: Mapping[str, str], version: int
+                 ) -> dict[str, LiveModel]:
+        """The live models saved by :meth:`save_all` (another process's fit)."""
+        loaded: dict[str, LiveModel] = {}
+        lives = {}
+        for arm, sub in arms.items():
+            if sub not in loaded:
+                model, data = load_model(folder / sub)
+                arrival_file = folder / sub / ARRIVAL_FILE
+                arrival = np.load(arrival_file) if arrival_file.exists() else None
+                loaded[sub] = LiveModel.build(data, model, version, self.ann_threshold,
+                                              arrival=arrival)
+            lives[arm] = loaded[sub]
+        if "" in lives:
+            self.adopt(lives[""].model)
+        return lives

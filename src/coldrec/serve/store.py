@@ -1,8 +1,11 @@
-"""The event store: catalog, shoppers, events and model versions through SQLAlchemy.
+"""The event store: catalog, shoppers, events, the change log and model versions through
+SQLAlchemy.
 
 SQLite (a file, WAL mode, ``synchronous=FULL`` so an acknowledged write survives a crash)
 by default; PostgreSQL by URL. Every write is one transaction that commits before the
-caller acknowledges it.
+caller acknowledges it. A product write and an erasure add a row to ``changes`` in the same
+transaction, so every process answering from the store learns of it in commit order; events
+need no log entry (each answer reads its shopper's events since the model's mark).
 """
 
 from __future__ import annotations
@@ -48,6 +51,16 @@ events = sa.Table(
     sa.Column("value", sa.Float),
     sa.Column("timestamp", sa.Float, nullable=False),
     sa.Column("variant", sa.String(100)),
+    sa.Index("ix_events_user_seq", "user_id", "id"),  # a shopper's events since a mark
+)
+#: what every process serving the store must apply to its live models: a product written
+#: ("item") or a shopper erased ("erase"), in commit order
+changes = sa.Table(
+    "changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
 )
 model_versions = sa.Table(
     "model_versions", metadata,
@@ -61,7 +74,7 @@ ITEM_FIELDS = ("title", "description", "category", "brand", "price", "in_stock")
 
 
 class EventStore:
-    """Typed access to the four tables; ids are stored as strings."""
+    """Typed access to the five tables; ids are stored as strings."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -95,7 +108,7 @@ class EventStore:
         extra = {k: v for k, v in fields.items() if k not in ITEM_FIELDS and v is not None}
         row.update(item_id=str(item_id), attributes=json.dumps(extra) if extra else None,
                    updated_at=time.time())
-        return self._upsert(items, items.c.item_id, row)
+        return self._upsert(items, items.c.item_id, row, change="item")
 
     def upsert_user(self, user_id: str, attributes: Mapping[str, Any]) -> bool:
         """Insert or replace one shopper profile; True when it is new."""
@@ -103,14 +116,18 @@ class EventStore:
                "updated_at": time.time()}
         return self._upsert(users, users.c.user_id, row)
 
-    def _upsert(self, table: sa.Table, key: sa.Column, row: dict[str, Any]) -> bool:
-        """Insert ``row`` or replace the row with the same key, in one transaction."""
+    def _upsert(self, table: sa.Table, key: sa.Column, row: dict[str, Any],
+                change: str | None = None) -> bool:
+        """Insert ``row`` or replace the row with the same key, in one transaction (with a
+        ``change`` log entry of that kind when given)."""
         with self.engine.begin() as conn:
             old = conn.execute(sa.select(key).where(key == row[key.name])).first()
             if old is None:
                 conn.execute(table.insert(), [row])
             else:
                 conn.execute(table.update().where(key == row[key.name]), [row])
+            if change is not None:
+                _log_change(conn, change, row[key.name])
         return old is None
 
     def delete_user(self, user_id: str) -> int:
@@ -118,6 +135,7 @@ class EventStore:
         with self.engine.begin() as conn:
             gone = conn.execute(events.delete().where(events.c.user_id == str(user_id)))
             conn.execute(users.delete().where(users.c.user_id == str(user_id)))
+            _log_change(conn, "erase", str(user_id))
         return int(gone.rowcount or 0)
 
     def add_model_version(self, model: str, info: Mapping[str, Any]) -> int:
@@ -127,6 +145,38 @@ class EventStore:
         return int(res.inserted_primary_key[0])
 
     # -- reads ----------------------------------------------------------------------------
+    def marks(self) -> tuple[int, int]:
+        """The last event id and the last change id committed (0 when none)."""
+        with self.engine.connect() as conn:
+            return (int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0),
+                    int(conn.execute(sa.select(sa.func.max(changes.c.id))).scalar() or 0))
+
+    def events_since(self, user_id: str, after: int) -> list[tuple[int, str, str, Any]]:
+        """The shopper's interactions stored after event ``after``: (id, item, type,
+        value), oldest first (impressions are not interactions)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(events.c.id, events.c.item_id, events.c.event_type, events.c.value)
+                .where(events.c.user_id == str(user_id), events.c.id > int(after),
+                       events.c.event_type.not_in(sorted(NON_INTERACTIONS)))
+                .order_by(events.c.id)).all()
+        return [(int(i), str(item), str(kind), value) for i, item, kind, value in rows]
+
+    def changes_since(self, after: int) -> list[tuple[int, str, str]]:
+        """Change log entries after ``after``: (id, kind, key), in commit order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(changes.c.id, changes.c.kind, changes.c.key)
+                                .where(changes.c.id > int(after))
+                                .order_by(changes.c.id)).all()
+        return [(int(i), str(kind), str(key)) for i, kind, key in rows]
+
+    def latest_model_version(self) -> tuple[int, dict[str, Any]] | None:
+        """The newest model version (id, info), or None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(model_versions.c.id, model_versions.c.info)
+                               .order_by(model_versions.c.id.desc()).limit(1)).first()
+        return None if row is None else (int(row[0]), _json_object(row[1]))
+
     def count(self, table: str) -> int:
         tab = metadata.tables[table]
         with self.engine.connect() as conn:
@@ -167,13 +217,17 @@ class EventStore:
                                 .where(items.c.price.is_not(None))).all()
         return {str(i): float(p) for i, p in rows}
 
-    def frames(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """(events, catalog, users) as canonical tables, for retraining."""
+    def frames(self, through: int | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(events, catalog, users) as canonical tables, for retraining; events up to id
+        ``through`` when given."""
+        query = sa.select(events.c.user_id, events.c.item_id, events.c.event_type,
+                          events.c.value, events.c.timestamp) \
+            .where(events.c.event_type.not_in(sorted(NON_INTERACTIONS)))
+        if through is not None:
+            query = query.where(events.c.id <= int(through))
         with self.engine.connect() as conn:
-            ev = pd.read_sql(sa.select(events.c.user_id, events.c.item_id, events.c.event_type,
-                                       events.c.value, events.c.timestamp)
-                             .where(events.c.event_type.not_in(sorted(NON_INTERACTIONS))),
-                             conn)
+            ev = pd.read_sql(query, conn)
             cat = pd.read_sql(sa.select(items), conn)
             usr = pd.read_sql(sa.select(users), conn)
         extra = cat.pop("attributes").map(_json_object)
@@ -225,6 +279,10 @@ class EventStore:
                         batch = []
                 if batch:
                     conn.execute(events.insert(), batch)
+
+
+def _log_change(conn: Any, kind: str, key: str) -> None:
+    conn.execute(changes.insert().values(kind=kind, key=str(key), at=time.time()))
 
 
 def _json_object(text: Any) -> dict[str, Any]:
