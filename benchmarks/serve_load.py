@@ -47,23 +47,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(port: int, db: str, data: str, model: str, **settings: str
+def start(port: int, db: str, data: str, model: str, workers: int = 2, **settings: str
           ) -> tuple[subprocess.Popen, float]:
     env = {**os.environ, "COLDREC_API_KEY": KEY, "COLDREC_PROGRESS": "0",
            **{f"COLDREC_{k.upper()}": v for k, v in settings.items()}}
     begin = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", "from coldrec.cli.main import app; app()", "serve", "--data",
-         data, "--model", model, "--port", str(port), "--database", db],
+         data, "--model", model, "--port", str(port), "--database", db,
+         "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    while True:
+    seen: set[int] = set()  # every worker up (each answers /health with its process id)
+    while len(seen) < workers:
         if proc.poll() is not None:
             raise RuntimeError("the service exited during start-up")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc, time.perf_counter() - begin
-        except httpx.HTTPError:
-            time.sleep(1)
+            r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            seen.add(int(r.json()["worker"]))
+        except (httpx.HTTPError, KeyError, ValueError):
+            time.sleep(0.5)
+    return proc, time.perf_counter() - begin
 
 
 class Connection:
@@ -176,6 +179,8 @@ def main() -> None:
     parser.add_argument("--model", default="hybrid")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=["load", "ann"])
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes of the service (default 2: one per core)")
     parser.add_argument("--phase", type=int, action="append",
                         help="run only these rows of the plan (0-based; repeatable); the "
                              "table is printed, not written")
@@ -197,7 +202,8 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp(prefix="coldrec-load-"))
         port = free_port()
         proc, startup = start(port, f"sqlite:///{tmp / 'store.sqlite'}", args.data,
-                              args.model, **({"cache_users": "0"} if cache == "off" else {}))
+                              args.model, args.workers,
+                              **({"cache_users": "0"} if cache == "off" else {}))
         try:
             rows.append({"traffic": name, **phase(port, args.data, name, rate, seconds)})
             print(rows[-1], flush=True)

@@ -85,7 +85,7 @@ def test_item_side_grows_like_a_fresh_one(shop: Dataset) -> None:
     for got, want in zip(side.stats(), fresh.stats(), strict=True):
         np.testing.assert_allclose(got, want, atol=1e-9)
     np.testing.assert_allclose(side.lexical_embeddings(), fresh.lexical_embeddings(),
-                               atol=1e-9)
+                               atol=1e-6)  # float32
     assert side.lexical_t().shape == (model.lexical_.shape[1], model.n_items_)
 
 

@@ -325,12 +325,13 @@ def serve(
         help="run this A/B experiment design (JSON) on every shopper")] = None,
     load_dir: Annotated[Path | None, typer.Option(
         "--load", help="answer with a model saved by `train` instead of training one")] = None,
+    workers: Annotated[int, typer.Option(
+        min=1, help="worker processes answering requests (one per core is a good start); "
+                    "a worker that dies is replaced")] = 1,
 ) -> None:  # pragma: no cover - runs a server until stopped
     """Run the recommendation service (HTTP API and the demo page at /; API key from
-    COLDREC_API_KEY)."""
-    import uvicorn
-
-    from coldrec.serve.app import create_app
+    COLDREC_API_KEY): this process trains and publishes, the workers answer."""
+    from coldrec.serve import supervisor
     from coldrec.serve.settings import Settings
 
     overrides: dict[str, Any] = {"data": data, "model": model,
@@ -343,8 +344,8 @@ def serve(
         overrides["experiment"] = experiment
     if load_dir is not None:
         overrides["model_path"] = load_dir
-    uvicorn.run(create_app(Settings(**overrides)), host=host, port=port, log_level="info",
-                access_log=access_log)
+    supervisor.run(Settings(**overrides), host=host, port=port, workers=workers,
+                   access_log=access_log)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -77,11 +77,13 @@ class ItemSide:
             return self._lexical_t
 
     def lexical_embeddings(self) -> np.ndarray:
-        """``Lᵀ E``: per term, the TF-IDF-weighted sum of the item vectors (terms × d)."""
+        """``Lᵀ E``: per term, the TF-IDF-weighted sum of the item vectors (terms × d,
+        float32)."""
         with self._lock:
             if self._lexical_emb is None:
                 self._lexical_emb = np.asarray(
-                    self.lexical.T @ np.asarray(self.embeddings, dtype=np.float64))
+                    self.lexical.T @ np.asarray(self.embeddings, dtype=np.float64),
+                    dtype=np.float32)
             return self._lexical_emb
 
     def index(self) -> VectorIndex:
@@ -103,7 +105,8 @@ class ItemSide:
             self._stats = None
             self._lexical_t = None  # cheap to redo; a transposed append is not
             if self._lexical_emb is not None:
-                self._lexical_emb = self._lexical_emb + np.asarray(new_l.T @ new_e)
+                self._lexical_emb = self._lexical_emb + np.asarray(new_l.T @ new_e,
+                                                                   dtype=np.float32)
             if self._index is not None:
                 self._index.add(embeddings[-n_new:])
             self.embeddings, self.lexical = embeddings, lexical
@@ -136,7 +139,7 @@ def top_scores(blend: Blend, side: ItemSide, usable: np.ndarray, k: int) -> np.n
     """Scores exact for every usable item that can be among a row's ``k`` best, below the
     ``k``-th best elsewhere, ``-inf`` where not ``usable`` (see the module docstring)."""
     emb = side.embeddings
-    out = np.array(blend.base, dtype=np.float64)
+    out = np.array(blend.base, dtype=np.float32)
     for r in range(out.shape[0]):
         c, v = blend.slope[r], blend.direction[r].astype(np.float32)
         need = np.flatnonzero(usable[r] & (c > 0))

@@ -33,9 +33,14 @@ LEXICAL_TEMPLATE = ItemTemplate(("title", "brand", "category", "description"), 1
 
 def row_normalise(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Rows scaled to sum 1 (empty rows stay empty)."""
-    sums = np.asarray(matrix.sum(axis=1)).ravel()
-    return sp.csr_matrix(sp.diags(np.where(sums > 0, 1.0 / np.maximum(sums, 1e-12), 0.0))
-                         @ matrix, dtype=np.float32)
+    matrix = sp.csr_matrix(matrix)
+    lengths = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), lengths)
+    sums = np.bincount(rows, weights=matrix.data, minlength=matrix.shape[0])
+    scale = np.where(sums > 0, 1.0 / np.maximum(sums, 1e-12), 0.0)
+    data = (matrix.data * scale[rows]).astype(np.float32)
+    return sp.csr_matrix((data, matrix.indices.copy(), matrix.indptr.copy()),
+                         shape=matrix.shape)
 
 
 class TextItemsMixin(SearchesText, AddsItemsFromText, TextVectors):

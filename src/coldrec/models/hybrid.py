@@ -58,7 +58,7 @@ from coldrec.models.ranking import ZDirection, zscore
 __all__ = ["Hybrid", "fit_cold_start_tower", "fit_kernel_transfer", "fit_transfer"]
 
 MEMO_BYTES = 4 << 30  # component scores kept per fitted model for grid searches
-FEW_USERS = 4  # batches up to this size are ranked without a pass over every item vector
+FEW_USERS = 8  # batches up to this size are ranked without a pass over every item vector
 _SIDE_LOCK = threading.Lock()
 
 
@@ -159,11 +159,27 @@ class Parts(NamedTuple):
     terms: sp.csr_matrix
     lexical_moments: np.ndarray  # users × 2
 
+    def row(self, r: int) -> Parts:
+        """The parts of the ``r``-th shopper alone."""
+        return Parts({k: v[r:r + 1] for k, v in self.arrays.items()},
+                     {k: ZDirection(d.vectors[r:r + 1], d.offsets[r:r + 1])
+                      for k, d in self.directions.items()},
+                     sp.csr_matrix(self.terms[r]), self.lexical_moments[r:r + 1])
+
     @property
     def nbytes(self) -> int:
         return (sum(v.nbytes for v in self.arrays.values())
                 + sum(d.nbytes for d in self.directions.values())
                 + self.terms.data.nbytes + self.lexical_moments.nbytes)
+
+
+def _parts_key(users: np.ndarray, history: sp.csr_matrix, attributes: pd.DataFrame | None,
+               n_items: int) -> tuple[Any, ...]:
+    """What the components of a batch depend on (besides the fitted state)."""
+    history = sp.csr_matrix(history)
+    return (users.tobytes(), history.indptr.tobytes(), history.indices.tobytes(),
+            history.data.tobytes(), n_items, None if attributes is None else
+            repr((list(attributes.columns), attributes.to_numpy(dtype=object).tolist())))
 
 
 #: the hybrid's categorical choices: allowed values, those that need a dense item × item
@@ -326,15 +342,23 @@ class Hybrid(TextItemsMixin, Recommender):
         feats[:, 0] = 1.0
         feats[known] = self.user_features_[users[known]]
         if attributes is not None:
-            given = attributes.notna().any(axis=1).to_numpy()
+            given = pd.notna(attributes.to_numpy(dtype=object)).any(axis=1)
             if given.any():
-                enc = AttributeEncoder.from_json(self.attribute_encoder_)
-                feats[given] = enc.transform(attributes.iloc[np.flatnonzero(given)])
-        prior = feats @ self.tower_[:n_feats]
+                feats[given] = self._attribute_encoder().transform(
+                    attributes.iloc[np.flatnonzero(given)])
+        prior = np.asarray(sp.csr_matrix(feats) @ self.tower_[:n_feats])  # one-hot: sparse
         n_fit = self.tower_.shape[0] - n_feats  # items the cold-start tower reads (else 0)
         if n_fit:
             prior += np.asarray(sp.csr_matrix(history[:, :n_fit]) @ self.tower_[n_feats:])
         return prior
+
+    def _attribute_encoder(self) -> AttributeEncoder:
+        """The fitted attribute encoder (rebuilt from its JSON once per fit)."""
+        cached = self.__dict__.get("_encoder")
+        if cached is None or cached[0] is not self.attribute_encoder_:
+            cached = self.__dict__["_encoder"] = (
+                self.attribute_encoder_, AttributeEncoder.from_json(self.attribute_encoder_))
+        return cached[1]
 
     def component_scores(self, users: np.ndarray, history: sp.csr_matrix,
                          attributes: pd.DataFrame | None = None) -> dict[str, np.ndarray]:
@@ -349,25 +373,30 @@ class Hybrid(TextItemsMixin, Recommender):
         """The z-scored components (:class:`Parts`).
 
         Batches (an evaluation) are memoised per (users, history) within a memory budget,
-        so a grid over the score-time blend parameters computes them once; a single shopper
-        (a request) is remembered per thread until the next, so the reasons of a list reuse
-        the scores that made it.
+        so a grid over the score-time blend parameters computes them once; a request (one
+        shopper, or a few answered together) is remembered per thread until the next, each
+        shopper's row on its own too, so the reasons of a list reuse the scores that made it.
         """
-        key = (users.tobytes(), history.indptr.tobytes(), history.indices.tobytes(),
-               history.data.tobytes(), self.n_items_,
-               None if attributes is None else attributes.to_json())
-        if len(users) == 1:
-            last = self.__dict__.setdefault("_last", threading.local())
-            if getattr(last, "key", None) == key:
-                return last.parts
-        elif attributes is None:
+        key = _parts_key(users, history, attributes, self.n_items_)
+        if len(users) <= FEW_USERS:
+            recent = self.__dict__.setdefault("_last", threading.local())
+            found = getattr(recent, "parts", {}).get(key)
+            if found is None:
+                found = self._components(users, history, attributes)
+                recent.parts = {key: found}
+                if len(users) > 1:
+                    for r in range(len(users)):
+                        recent.parts[_parts_key(
+                            users[r:r + 1], history[r],
+                            None if attributes is None else attributes.iloc[[r]],
+                            self.n_items_)] = found.row(r)
+            return found
+        if attributes is None:
             memo = self.__dict__.setdefault("_memo", {})
             if key in memo:
                 return memo[key]
         parts = self._components(users, history, attributes)
-        if len(users) == 1:
-            last.key, last.parts = key, parts
-        elif attributes is None:
+        if attributes is None:
             used = sum(c.nbytes for c in memo.values())
             if used + parts.nbytes <= MEMO_BYTES:
                 memo[key] = parts
@@ -380,16 +409,16 @@ class Hybrid(TextItemsMixin, Recommender):
         cf[:, :n_cf] = self.cf_model_._score(users, sp.csr_matrix(history[:, :n_cf]), None)
         profile = row_normalise(history)
         terms = sp.csr_matrix(profile @ self.lexical_)
-        if len(users) <= FEW_USERS:  # one sparse × dense product per shopper is faster
-            lexical = np.asarray(self.lexical_ @ terms.toarray().T).T
-        else:
-            lexical = (terms @ self._side().lexical_t()).toarray()
+        lexical = self._lexical_scores(terms)
         moments = np.stack([lexical.mean(axis=1), lexical.std(axis=1)], axis=1)
         arrays = {"collaborative": zscore(cf), "lexical": zscore(lexical),
                   "prior": zscore(self._prior(users, attributes, history))}
         emb = self.item_embeddings_
         stats = self._side().stats()
-        directions = {"semantic": ZDirection.of(np.asarray(profile @ emb), stats)}
+        # z-scores do not see a positive scale: the history's vector sum serves both the
+        # semantic part (its mean) and the transfer's input
+        summed = np.asarray(history @ emb)
+        directions = {"semantic": ZDirection.of(summed, stats)}
         # the map reads each item through its text features: the embeddings, or in kernel
         # form its kernel row against the fitted items
         if self.transfer_kernel == "text":
@@ -397,9 +426,20 @@ class Hybrid(TextItemsMixin, Recommender):
             arrays["transfer"] = zscore((np.asarray(history @ feats) @ self.transfer_)
                                         @ feats.T)
         else:
-            directions["transfer"] = ZDirection.of(np.asarray(history @ emb) @ self.transfer_,
-                                                   stats)
+            directions["transfer"] = ZDirection.of(summed @ self.transfer_, stats)
         return Parts(arrays, directions, terms, moments)
+
+    def _lexical_scores(self, terms: sp.csr_matrix) -> np.ndarray:
+        """TF-IDF cosine of each profile (users × terms) with every item: through the
+        posting lists of the profile's terms when they are short (a light shopper), else
+        one pass over the TF-IDF matrix per shopper; batches in one sparse product."""
+        side = self._side()
+        if len(terms.indptr) - 1 > FEW_USERS:
+            return (terms @ side.lexical_t()).toarray()
+        postings = np.diff(side.lexical_t().indptr)
+        if postings[terms.indices].sum() * 3 < self.lexical_.nnz:
+            return (terms @ side.lexical_t()).toarray()
+        return np.ascontiguousarray(np.asarray(self.lexical_ @ terms.toarray().T).T)
 
     def _side(self) -> ItemSide:
         """The item side of ranking (:class:`ItemSide`), kept while the items are."""
@@ -450,7 +490,6 @@ class Hybrid(TextItemsMixin, Recommender):
         used = [(weights[k], d) for k, d in parts.directions.items() if weights[k]]
         v = sum((w * d.vectors.astype(np.float64) for w, d in used),
                 np.zeros((n_users, len(mean))))
-        off = sum((w * d.offsets for w, d in used), np.zeros(n_users))
         words = float(weights["lexical"])
         lex = parts.arrays["lexical"] if words else np.zeros((n_users, n), np.float32)
         # Eᵀ·zscore(lexical): Lᵀ E read at the profile's terms, centred and scaled
@@ -463,11 +502,12 @@ class Hybrid(TextItemsMixin, Recommender):
         covar = words * ((v * e_lex).sum(axis=1) / n - v_mean * lex_mean)
         var = ((v @ cov) * v).sum(axis=1) + words ** 2 * lex_var + 2 * covar
         sd = np.sqrt(np.maximum(var, 0.0))
-        inv = np.where(sd > 1e-6, 1.0 / np.maximum(sd, 1e-300), 0.0)[:, None]
-        centre = (v_mean - off + words * lex_mean)[:, None]
+        # the per-item arithmetic in float32, like the scan's
+        inv = np.where(sd > 1e-6, 1.0 / np.maximum(sd, 1e-300), 0.0)[:, None].astype(np.float32)
+        shift = (v_mean + words * lex_mean)[:, None].astype(np.float32)  # offsets cancel
         alpha, beta = self._trust(history)
         with_history = alpha * parts.arrays["collaborative"] + \
-            (1 - alpha) * (words * lex - off[:, None] - centre) * inv
+            (1 - alpha) * ((np.float32(words) * lex - shift) * inv)
         if self.new_item_boost:
             with_history = with_history + float(self.new_item_boost) * (self.item_counts_ == 0)
         base = beta * with_history + (1 - beta) * parts.arrays["prior"]

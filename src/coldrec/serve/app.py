@@ -32,7 +32,7 @@ from coldrec.serve.settings import Settings
 from coldrec.serve.store import EventStore
 from coldrec.serve.telemetry import MeasureMiddleware, Telemetry
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "start_service"]
 
 log = logging.getLogger(__name__)
 STATIC = FilePath(__file__).parent / "static"
@@ -50,26 +50,41 @@ def _retrain_loop(service: RecommenderService, every_s: float, stop: threading.E
             log.exception("scheduled retrain failed; the current model stays live")
 
 
-def _start_service(settings: Settings) -> RecommenderService:
+def _sync_loop(service: RecommenderService, every_s: float, stop: threading.Event) -> None:
+    """Apply what other processes wrote to the store (products, erasures, published models)
+    every ``every_s`` seconds; a trainer retrains after an erasure it learns of this way."""
+    while not stop.wait(every_s):
+        try:
+            if service.sync() and not service.follows:
+                service.schedule_retrain()
+        except Exception:  # the store may be briefly unreachable: try again next time
+            log.exception("could not read the store's change log")
+
+
+def start_service(settings: Settings) -> RecommenderService:
+    """The engine as the settings describe it (seeding, training or following)."""
     experiment = load_experiment(settings.experiment) if settings.experiment else None
     return RecommenderService.start(
         EventStore(settings.database_url), settings.data, settings.model,
         settings.model_params, seed_events=settings.seed_events,
         model_path=settings.model_path, experiment=experiment,
         new_arrivals=settings.new_arrivals, cache_users=settings.cache_users,
-        cache_ttl_s=settings.cache_ttl_s, scoring_slots=settings.scoring_slots)
+        cache_ttl_s=settings.cache_ttl_s, scoring_slots=settings.scoring_slots,
+        model_dir=settings.model_dir, follows=settings.follows)
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if app.state.service is None:
-        app.state.service = _start_service(settings)
+        app.state.service = start_service(settings)
     # answers run side by side, one per core: each with one BLAS thread (several callers
     # of a multi-threaded BLAS at once thrash the cores)
     blas = threadpool_limits(limits=1, user_api="blas")
     stop = threading.Event()
-    if settings.retrain_every_s:
+    threading.Thread(target=_sync_loop, name="coldrec-sync", daemon=True,
+                     args=(app.state.service, settings.sync_every_s, stop)).start()
+    if settings.retrain_every_s and not settings.follows:
         threading.Thread(target=_retrain_loop, name="coldrec-scheduled-retrain",
                          args=(app.state.service, settings.retrain_every_s, stop),
                          daemon=True).start()

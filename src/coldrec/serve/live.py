@@ -24,7 +24,7 @@ from coldrec.models.capabilities import (
     SearchesText,
 )
 from coldrec.models.registry import get_model_spec
-from coldrec.pipeline import Pipeline, load_model, save_model
+from coldrec.pipeline import ListRequest, Pipeline, load_model, save_model
 from coldrec.pipeline.core import catalogue_vectors
 from coldrec.serve.rwlock import ReadWriteLock
 from coldrec.text.templates import catalog_texts
@@ -73,12 +73,15 @@ class LiveModel:
             index = VectorIndex(model.item_vectors(), exact_below=ann_threshold)
         if arrival is None:
             arrival = _first_seen(data)
-        return cls(data=data, model=model, version=version,
+        live = cls(data=data, model=model, version=version,
                    item_index={x: i for i, x in enumerate(ids)}, item_ids=ids,
                    user_index={str(x): i for i, x in enumerate(data.users.ids)},
                    catalog=None if data.catalog is None else data.catalog.copy(),
                    item_counts=np.asarray(data.item_counts, dtype=np.float64),
                    arrival=arrival, index=index)
+        if data.n_users:  # what a model builds on first use, built now: not on a shopper's time
+            live.pipeline().run(ListRequest([0], k=10, explain=True))
+        return live
 
     def pipeline(self) -> Pipeline:
         """The recommendation pipeline over this model and its current catalogue; a model

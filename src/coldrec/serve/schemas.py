@@ -172,3 +172,5 @@ class Health(BaseModel):
     users: int
     skipped_rows: int = Field(0, description="stored rows the live model could not be "
                               "trained on (bad ids or times), skipped and logged")
+    worker: int = Field(0, description="the answering process (its id): `coldrec serve "
+                        "--workers N` runs several")

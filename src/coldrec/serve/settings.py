@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     new_arrivals: int = Field(500, ge=1, description="how many of the newest products the "
                               "'new arrivals' shelf ranks")
     demo_page: bool = Field(True, description="serve the demo shop page at /")
+    model_dir: Path | None = Field(None, description="where a trainer publishes its fitted "
+                                   "models for other processes (`coldrec serve` uses the "
+                                   "store's folder when unset)")
+    follows: bool = Field(False, description="answer with the models a trainer publishes "
+                          "instead of fitting any (the workers of `coldrec serve`)")
+    sync_every_s: float = Field(0.25, gt=0, description="how often the product and erasure "
+                                "log and new model versions are read from the store")
 
     def key_hashes(self) -> frozenset[str]:
         """Hashes of every accepted API key."""

@@ -151,16 +151,21 @@ class EventStore:
             return (int(conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0),
                     int(conn.execute(sa.select(sa.func.max(changes.c.id))).scalar() or 0))
 
-    def events_since(self, user_id: str, after: int) -> list[tuple[int, str, str, Any]]:
-        """The shopper's interactions stored after event ``after``: (id, item, type,
-        value), oldest first (impressions are not interactions)."""
+    def shopper(self, user_id: str, after: int
+                ) -> tuple[list[tuple[int, str, str, Any]], dict[str, Any] | None]:
+        """What an answer reads of a shopper, in one connection: their interactions stored
+        after event ``after`` — (id, item, type, value), oldest first; impressions are not
+        interactions — and their profile (None: none stored)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(events.c.id, events.c.item_id, events.c.event_type, events.c.value)
                 .where(events.c.user_id == str(user_id), events.c.id > int(after),
                        events.c.event_type.not_in(sorted(NON_INTERACTIONS)))
                 .order_by(events.c.id)).all()
-        return [(int(i), str(item), str(kind), value) for i, item, kind, value in rows]
+            profile = conn.execute(sa.select(users.c.attributes).where(
+                users.c.user_id == str(user_id))).first()
+        return ([(int(i), str(item), str(kind), value) for i, item, kind, value in rows],
+                None if profile is None else json.loads(profile[0] or "{}"))
 
     def changes_since(self, after: int) -> list[tuple[int, str, str]]:
         """Change log entries after ``after``: (id, kind, key), in commit order."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -17,7 +19,7 @@ async def health(service: Service) -> Health:
     live = service.live
     return Health(status="ok", model=service.model_name, model_version=live.version,
                   items=len(live.item_ids), users=len(live.user_index),
-                  skipped_rows=service.skipped_rows)
+                  skipped_rows=service.skipped_rows, worker=os.getpid())
 
 
 @router.get("/metrics", include_in_schema=False)
