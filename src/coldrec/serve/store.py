@@ -87,6 +87,12 @@ class EventStore:
                 cur.execute("PRAGMA synchronous=FULL")
                 cur.close()
         metadata.create_all(self.engine)
+        mark = "%s" if self.engine.dialect.paramstyle in ("format", "pyformat") else "?"
+        skipped = ", ".join(f"'{kind}'" for kind in sorted(NON_INTERACTIONS))
+        self._sql = {
+            "events": f"SELECT id, item_id, event_type, value FROM events WHERE user_id = "
+                      f"{mark} AND id > {mark} AND event_type NOT IN ({skipped}) ORDER BY id",
+            "profile": f"SELECT attributes FROM users WHERE user_id = {mark}"}
 
     # -- writes ---------------------------------------------------------------------------
     def add_events(self, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -156,14 +162,9 @@ class EventStore:
         """What an answer reads of a shopper, in one connection: their interactions stored
         after event ``after`` — (id, item, type, value), oldest first; impressions are not
         interactions — and their profile (None: none stored)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(events.c.id, events.c.item_id, events.c.event_type, events.c.value)
-                .where(events.c.user_id == str(user_id), events.c.id > int(after),
-                       events.c.event_type.not_in(sorted(NON_INTERACTIONS)))
-                .order_by(events.c.id)).all()
-            profile = conn.execute(sa.select(users.c.attributes).where(
-                users.c.user_id == str(user_id))).first()
+        with self.engine.connect() as conn:  # on every answer: plain SQL, no compiling
+            rows = conn.exec_driver_sql(self._sql["events"], (str(user_id), int(after))).all()
+            profile = conn.exec_driver_sql(self._sql["profile"], (str(user_id),)).first()
         return ([(int(i), str(item), str(kind), value) for i, item, kind, value in rows],
                 None if profile is None else json.loads(profile[0] or "{}"))
 
