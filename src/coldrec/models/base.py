@@ -37,6 +37,7 @@ import scipy.sparse as sp
 from coldrec.data.dataset import Dataset
 from coldrec.errors import ConfigError, DataError, NotFittedError
 from coldrec.models.capabilities import TextVectors, Validation
+from coldrec.models.params import Parameters
 from coldrec.models.ranking import tie_ranks, topk, zscore
 
 __all__ = ["MODEL_CLASSES", "Recommender", "SimilarItems", "as_csr", "make_component",
@@ -82,7 +83,7 @@ def as_csr(matrix: Any, n_cols: int) -> sp.csr_matrix:
     return out
 
 
-class Recommender(ABC):
+class Recommender(Parameters, ABC):
     """Base class of all models (see the module docstring for the contract)."""
 
     #: True when ``_score`` gives meaningful scores to users without history.
@@ -110,35 +111,6 @@ class Recommender(ABC):
         if not inspect.isabstract(cls):
             MODEL_CLASSES[cls.__name__] = cls
             _BY_NAME.setdefault(cls.name, cls)
-
-    # -- hyperparameters ---------------------------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments of this model."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> Self:
-        """Change hyperparameters (takes effect at the next ``fit``)."""
-        valid = set(self._param_names())
-        for key, value in params.items():
-            if key not in valid:
-                raise ConfigError(f"{type(self).__name__} has no parameter {key!r}; "
-                                  f"valid: {', '.join(sorted(valid))}")
-            setattr(self, key, value)
-        return self
-
-    def clone(self, **params: Any) -> Self:
-        """An unfitted copy with the same (or overridden) hyperparameters."""
-        return type(self)(**{**self.get_params(), **params})
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     def check_catalogue(self, n_items: int) -> None:
         """Raise :class:`ConfigError` if these hyperparameters cannot serve a catalogue of

@@ -34,7 +34,7 @@ from coldrec.serve.cache import AnswerCache
 from coldrec.serve.fresh import FreshEvent, fresh_history
 from coldrec.serve.live import LiveModel, ModelHolder
 from coldrec.serve.store import EventStore
-from coldrec.serve.sync import Publisher, item_fields
+from coldrec.serve.sync import Publisher, StoreSync
 
 __all__ = ["Filters", "RecommenderService", "dataset_from_store"]
 
@@ -118,7 +118,7 @@ class Ask:
     new_arrivals: bool
 
 
-class RecommenderService:
+class RecommenderService(StoreSync):
     """Answers recommendation calls and takes writes; thread-safe.
 
     Answers read the live models side by side (the models' read lock); a new product, an
@@ -204,108 +204,6 @@ class RecommenderService:
         data, self.skipped_rows = dataset_from_store(self.store, through)
         return data
 
-    def _install(self, lives: dict[str, LiveModel], marks: tuple[int, int], *,
-                 retrained: bool = False) -> None:
-        """Publish ``lives`` (fitted on the store as of ``marks``) when this process
-        publishes, swap them in and replay the changes logged since their data was read."""
-        for live in lives.values():
-            live.events_through, live.changes_through = marks
-        info = {"users": lives[""].data.n_users, "items": lives[""].data.n_items,
-                "arms": len({id(v) for v in lives.values()})}
-        if self.publisher is not None:
-            self.publisher.publish(self.models, lives, marks, info)
-        else:
-            self.store.add_model_version(self.models.model_name, info)
-        with self._models_lock.write(), self._lock:
-            self.models.install(lives, retrained=retrained)
-            self.applied = marks[1]
-            self.cache.invalidate(everyone=True)
-            self._apply_changes()
-
-    def retrain(self) -> int:
-        """Fit on everything in the store and swap atomically; returns the new version."""
-        with self._retrain_lock:
-            return self._retrain_now()
-
-    def _retrain_now(self) -> int:
-        """:meth:`retrain` with the retrain lock held."""
-        marks = self.store.marks()
-        data = self._dataset_from_store(marks[0])
-        self._install(self.models.build_all(data), marks, retrained=True)
-        return self.live.version
-
-    # -- what other processes wrote ---------------------------------------------------------
-    def sync(self) -> bool:
-        """Apply what the store holds that the live models do not: a newer published
-        model (followers) and the change log; returns whether a shopper was erased."""
-        if self.follows:
-            self.adopt_published()
-        with self._sync_lock:
-            pending = self.store.changes_since(self.applied)
-            if not pending:
-                return False
-            with self._models_lock.write(), self._lock:
-                return self._apply_changes(pending)
-
-    def adopt_published(self) -> bool:
-        """Swap to the newest published model version if it is newer; returns whether
-        this process has a published model to answer with."""
-        found = self.store.latest_model_version()
-        if found is None or "path" not in found[1]:
-            return self.published > 0
-        version, info = found
-        if version > self.published:
-            lives = self.models.load_all(Path(info["path"]), info["arms"], version)
-            self._install_followed(lives, (int(info["events_through"]),
-                                           int(info["changes_through"])))
-            self.published = version
-        return True
-
-    def _install_followed(self, lives: dict[str, LiveModel], marks: tuple[int, int]) -> None:
-        for live in lives.values():
-            live.events_through, live.changes_through = marks
-        with self._sync_lock, self._models_lock.write(), self._lock:
-            self.models.install(lives, retrained=self.published > 0)
-            self.applied = marks[1]
-            self.cache.invalidate(everyone=True)
-            self._apply_changes()
-
-    def _apply_changes(self, pending: Sequence[tuple[int, str, str]] | None = None) -> bool:
-        """Apply logged changes after :attr:`applied` to every live model (the caller holds
-        the models' write lock and the state lock); returns whether one erased a shopper."""
-        if pending is None:
-            pending = self.store.changes_since(self.applied)
-        erased = False
-        for seq, kind, key in pending:
-            if seq <= self.applied:
-                continue
-            if kind == "item":
-                self._apply_item(key)
-            elif kind == "erase":
-                erased = True
-                self.cache.invalidate(key)
-                for live in self.models.distinct():
-                    row = live.user_index.get(key)
-                    if row is not None:
-                        live.model.forget_user(row)
-            self.applied = seq
-        return erased
-
-    def _apply_item(self, item_id: str) -> None:
-        fields = item_fields(self.store.item(item_id))
-        if fields is None:
-            return
-        known = item_id in self.live.item_index
-        if known:  # a changed price, stock or text changes the answers that show it
-            self.cache.invalidate_item(item_id)
-        else:  # a new product may enter anyone's list ("recommendable at once")
-            self.cache.invalidate(everyone=True)
-        for live in self.models.distinct():
-            if item_id in live.item_index:
-                live.update_item(item_id, fields)
-            else:
-                live.add_item(item_id, fields)
-
     @property
     def model_name(self) -> str:
         return self.models.model_name
@@ -368,22 +266,6 @@ class RecommenderService:
         if not self.follows:
             self.schedule_retrain()
         return {"user_id": user_id, "events_removed": removed, "retrain": "scheduled"}
-
-    def schedule_retrain(self) -> None:
-        """Retrain soon in the background; requests that arrive meanwhile share one fit."""
-        if self._retrain_wanted.is_set():
-            return
-        self._retrain_wanted.set()
-
-        def run() -> None:
-            try:
-                with self._retrain_lock:  # later erasures until here ride on this fit
-                    self._retrain_wanted.clear()
-                    self._retrain_now()
-            except Exception:  # the live models stay; the next request tries again
-                log.exception("scheduled retrain failed; the current models stay live")
-
-        threading.Thread(target=run, name="coldrec-retrain-after-erasure", daemon=True).start()
 
     # -- reads ----------------------------------------------------------------------------
     def _shopper(self, user_id: str | None, attributes: Mapping[str, Any] | None,

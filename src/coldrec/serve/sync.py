@@ -1,21 +1,29 @@
-"""What several processes serving one store share besides the store: the models a trainer
-publishes (saved into a model folder, announced as a model version with the marks of the
-data they were fitted on), and the product rows the change log points at."""
+"""How a process keeps its live models in step with the store it serves: a trainer fits
+and publishes (saved into a model folder, announced as a model version with the marks of
+the data they were fitted on), a follower adopts each published version, and both apply
+the store's change log (products, erasures) to their live models."""
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from coldrec.data.dataset import Dataset
+from coldrec.serve.cache import AnswerCache
 from coldrec.serve.live import LiveModel, ModelHolder
+from coldrec.serve.rwlock import ReadWriteLock
 from coldrec.serve.store import ITEM_FIELDS, EventStore
 
-__all__ = ["Publisher", "item_fields"]
+__all__ = ["Publisher", "StoreSync", "item_fields"]
+
+log = logging.getLogger(__name__)
 
 
 class Publisher:
@@ -58,3 +66,148 @@ def item_fields(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(extra, str) and extra:
         fields.update({k: v for k, v in json.loads(extra).items() if k not in fields})
     return fields
+
+
+class StoreSync:
+    """Fitting, publishing, following and the change log, for
+    :class:`~coldrec.serve.engine.RecommenderService` (whose state it reads: the store, the
+    model holder and its lock, the state lock, the cache and the marks)."""
+
+    store: EventStore
+    models: ModelHolder
+    publisher: Publisher | None
+    follows: bool
+    applied: int
+    published: int
+    cache: AnswerCache
+    _models_lock: ReadWriteLock
+    _lock: threading.Lock
+    _sync_lock: threading.Lock
+    _retrain_lock: threading.Lock
+    _retrain_wanted: threading.Event
+
+    @property
+    def live(self) -> LiveModel:
+        return self.models.live
+
+    def _dataset_from_store(self, through: int | None = None) -> Dataset:
+        raise NotImplementedError
+
+    def _install(self, lives: dict[str, LiveModel], marks: tuple[int, int], *,
+                 retrained: bool = False) -> None:
+        """Publish ``lives`` (fitted on the store as of ``marks``) when this process
+        publishes, swap them in and replay the changes logged since their data was read."""
+        for live in lives.values():
+            live.events_through, live.changes_through = marks
+        info = {"users": lives[""].data.n_users, "items": lives[""].data.n_items,
+                "arms": len({id(v) for v in lives.values()})}
+        if self.publisher is not None:
+            self.publisher.publish(self.models, lives, marks, info)
+        else:
+            self.store.add_model_version(self.models.model_name, info)
+        with self._models_lock.write(), self._lock:
+            self.models.install(lives, retrained=retrained)
+            self.applied = marks[1]
+            self.cache.invalidate(everyone=True)
+            self._apply_changes()
+
+    def retrain(self) -> int:
+        """Fit on everything in the store and swap atomically; returns the new version."""
+        with self._retrain_lock:
+            return self._retrain_now()
+
+    def _retrain_now(self) -> int:
+        """:meth:`retrain` with the retrain lock held."""
+        marks = self.store.marks()
+        data = self._dataset_from_store(marks[0])
+        self._install(self.models.build_all(data), marks, retrained=True)
+        return self.live.version
+
+    # -- what other processes wrote ---------------------------------------------------------
+    def sync(self) -> bool:
+        """Apply what the store holds that the live models do not: a newer published
+        model (followers) and the change log; returns whether a shopper was erased."""
+        if self.follows:
+            self.adopt_published()
+        with self._sync_lock:
+            pending = self.store.changes_since(self.applied)
+            if not pending:
+                return False
+            with self._models_lock.write(), self._lock:
+                return self._apply_changes(pending)
+
+    def adopt_published(self) -> bool:
+        """Swap to the newest published model version if it is newer; returns whether
+        this process has a published model to answer with."""
+        found = self.store.latest_model_version()
+        if found is None or "path" not in found[1]:
+            return self.published > 0
+        version, info = found
+        if version > self.published:
+            lives = self.models.load_all(Path(info["path"]), info["arms"], version)
+            self._install_followed(lives, (int(info["events_through"]),
+                                           int(info["changes_through"])))
+            self.published = version
+        return True
+
+    def _install_followed(self, lives: dict[str, LiveModel], marks: tuple[int, int]) -> None:
+        for live in lives.values():
+            live.events_through, live.changes_through = marks
+        with self._sync_lock, self._models_lock.write(), self._lock:
+            self.models.install(lives, retrained=self.published > 0)
+            self.applied = marks[1]
+            self.cache.invalidate(everyone=True)
+            self._apply_changes()
+
+    def _apply_changes(self, pending: Sequence[tuple[int, str, str]] | None = None) -> bool:
+        """Apply logged changes after :attr:`applied` to every live model (the caller holds
+        the models' write lock and the state lock); returns whether one erased a shopper."""
+        if pending is None:
+            pending = self.store.changes_since(self.applied)
+        erased = False
+        for seq, kind, key in pending:
+            if seq <= self.applied:
+                continue
+            if kind == "item":
+                self._apply_item(key)
+            elif kind == "erase":
+                erased = True
+                self.cache.invalidate(key)
+                for live in self.models.distinct():
+                    row = live.user_index.get(key)
+                    if row is not None:
+                        live.model.forget_user(row)
+            self.applied = seq
+        return erased
+
+    def _apply_item(self, item_id: str) -> None:
+        fields = item_fields(self.store.item(item_id))
+        if fields is None:
+            return
+        known = item_id in self.live.item_index
+        if known:  # a changed price, stock or text changes the answers that show it
+            self.cache.invalidate_item(item_id)
+        else:  # a new product may enter anyone's list ("recommendable at once")
+            self.cache.invalidate(everyone=True)
+        for live in self.models.distinct():
+            if item_id in live.item_index:
+                live.update_item(item_id, fields)
+            else:
+                live.add_item(item_id, fields)
+
+    def schedule_retrain(self) -> None:
+        """Retrain soon in the background; requests that arrive meanwhile share one fit."""
+        if self._retrain_wanted.is_set():
+            return
+        self._retrain_wanted.set()
+
+        def run() -> None:
+            try:
+                with self._retrain_lock:  # later erasures until here ride on this fit
+                    self._retrain_wanted.clear()
+                    self._retrain_now()
+            except Exception:  # the live models stay; the next request tries again
+                log.exception("scheduled retrain failed; the current models stay live")
+
+        threading.Thread(target=run, name="coldrec-retrain-after-erasure", daemon=True).start()
+
