@@ -74,7 +74,7 @@ class Doors:
         pipeline = Pipeline.for_dataset(self.model, self.data, item_vectors=vectors)
         request = ListRequest(self.data.users.lookup([user], unknown="unknown"), k=k,
                               rerank=get_reranker(rerank) if rerank else None, query=query,
-                              filters=BusinessFilter(**rules))
+                              filters=BusinessFilter(**rules), shop_rules=True)
         ids, _, _ = pipeline.run(request).row(0)
         return [str(x) for x in self.data.items.raw(ids)]
 

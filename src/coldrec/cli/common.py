@@ -101,7 +101,7 @@ def shopper_request(data: Dataset, shopper: Shopper, k: int = 10, *,
                                 shape=(1, data.n_items))
     attributes = pd.DataFrame([dict(shopper.attributes)]) if shopper.attributes else None
     return ListRequest(user, k=k, history=history, attributes=attributes, rerank=rerank,
-                       filters=filters, explain=True)
+                       filters=filters, explain=True, shop_rules=True)
 
 
 def pipeline_for(model: Recommender, data: Dataset, encoder: str | None = None) -> Pipeline:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ import pandas as pd
 
 from coldrec.data.dataset import Dataset
 from coldrec.data.loaders import load_toml
+from coldrec.data.rules import NO_RULES, CatalogueRules
 from coldrec.errors import ConfigError, DataError
 
 __all__ = [
@@ -270,11 +273,21 @@ def read_completejourney() -> Dataset:
         "value": tx["quantity"],
     })
     users = demo.rename(columns={"household_id": "user_id"})
-    return Dataset.from_frames(events, catalog, users, name="completejourney",
-                               weights={"purchase": 1.0}, unknown_items="keep",
-                               sources={"events": "completejourney:transactions",
-                                        "catalog": "completejourney:products",
-                                        "users": "completejourney:demographics"})
+    return replace(Dataset.from_frames(events, catalog, users, name="completejourney",
+                                       weights={"purchase": 1.0}, unknown_items="keep",
+                                       sources={"events": "completejourney:transactions",
+                                                "catalog": "completejourney:products",
+                                                "users": "completejourney:demographics"}),
+                   rules=COMPLETEJOURNEY_RULES)
+
+
+#: what a grocery shop shows from Complete Journey: products with a catalogue entry, no
+#: fuel, coupons, gift cards, store supplies or postal services, nothing priced at 0
+COMPLETEJOURNEY_RULES = CatalogueRules(
+    require_title=True,
+    exclude_categories=("Fuel", "Coupon", "Coupon/Misc Items", "Coupons/Store & Mfg",
+                        "Cntrl/Store Sup", "Postal Center", "Prod-Whs Sales"),
+    min_price=0.0)
 
 
 BUILTIN_DATASETS: dict[str, Callable[[], Dataset]] = {
@@ -283,6 +296,20 @@ BUILTIN_DATASETS: dict[str, Callable[[], Dataset]] = {
     "amazon-scientific": lambda: read_amazon(_shared("amazon-scientific"), "Scientific"),
     "instacart": lambda: read_instacart(_shared("instacart")),
 }
+
+
+def rules_of(spec: str | Path) -> CatalogueRules:
+    """The catalogue rules of a built-in dataset or a dataset TOML file, without loading
+    its data."""
+    key = str(spec)
+    if key == "completejourney":
+        return COMPLETEJOURNEY_RULES
+    path = Path(key)
+    if path.suffix == ".toml" and path.exists():
+        doc = tomllib.loads(path.read_text())
+        if "rules" in doc:
+            return CatalogueRules.from_mapping(doc["rules"], f"{path} [rules]")
+    return NO_RULES
 
 
 def load(spec: str | Path) -> Dataset:

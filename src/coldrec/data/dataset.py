@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from coldrec.data.rules import NO_RULES, CatalogueRules
 from coldrec.data.schema import clean_catalog, clean_events, clean_users
 from coldrec.data.vocab import Vocabulary
 from coldrec.errors import DataError
@@ -77,6 +78,8 @@ class Dataset:
     catalog: pd.DataFrame | None = None
     user_attributes: pd.DataFrame | None = None
     events: pd.DataFrame | None = field(default=None, repr=False)
+    #: what the shop may show (:mod:`coldrec.data.rules`); applied by the CLI and service
+    rules: CatalogueRules = NO_RULES
 
     # -- construction ------------------------------------------------------------------------
     @classmethod

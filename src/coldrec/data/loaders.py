@@ -22,6 +22,11 @@ A shop plugs in its own data with a small TOML file::
     path = "customers.jsonl"
     columns = { user_id = "customer" }
 
+    [rules]                      # optional: what may be shown (coldrec.data.rules)
+    require_title = true
+    exclude_categories = ["Gift Cards"]
+    min_price = 0.0
+
 ``columns`` maps coldrec's canonical names (see :mod:`coldrec.data.schema`) to the file's
 column names; unmapped columns keep their names.
 """
@@ -30,13 +35,14 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from coldrec.data.dataset import Aggregate, Dataset, UnknownItems
+from coldrec.data.rules import NO_RULES, CatalogueRules
 from coldrec.errors import ConfigError, DataError
 
 __all__ = ["TableSpec", "load_dataset", "load_table", "load_toml"]
@@ -165,7 +171,9 @@ def load_toml(path: str | Path) -> Dataset:
     catalog = _spec_from_toml(doc["catalog"], base, "catalog", cfg) if "catalog" in doc else None
     users = _spec_from_toml(doc["users"], base, "users", cfg) if "users" in doc else None
     weights = doc["events"].get("weights")
-    return load_dataset(
+    rules = CatalogueRules.from_mapping(doc["rules"], f"{cfg} [rules]") if "rules" in doc \
+        else NO_RULES
+    return replace(load_dataset(
         events,
         catalog,
         users,
@@ -173,4 +181,4 @@ def load_toml(path: str | Path) -> Dataset:
         weights=weights,
         aggregate=doc.get("aggregate", "sum"),
         unknown_items=doc.get("unknown_items", "error"),
-    )
+    ), rules=rules)

@@ -286,6 +286,12 @@ class Recommender(Parameters, ABC):
         label = self.reason_with_history if hist.nnz else self.reason_without_history
         return [label] * len(np.atleast_1d(np.asarray(items)))
 
+    def anchors(self, user: int, items: Any, history: Any = None) -> np.ndarray:
+        """For each of ``items``: the shopper's own product most responsible for it being
+        recommended ("because you bought …"), ``-1`` where the model cannot say (the
+        base); item-to-item models name the history item with the largest term."""
+        return np.full(len(np.atleast_1d(items)), -1, dtype=np.int64)
+
     def similar_items(self, item: int, k: int = 10) -> SimilarItems:
         """Products bought with or described like ``item`` (see :func:`similar_items`)."""
         self._check_fitted()

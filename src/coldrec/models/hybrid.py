@@ -382,7 +382,9 @@ class Hybrid(HybridComponents, TextItemsMixin, Recommender):
 
     def explain(self, user: int, items: Any, history: Any = None,
                 attributes: pd.DataFrame | None = None) -> list[str]:
-        """The strongest signal behind each of ``items`` for ``user`` (for "why" texts)."""
+        """The signal that contributed most to each of ``items``' final score for ``user``:
+        each component's z-score times its weight in the blend for that item (a heavy
+        buyer's prior weighs nothing, a warm item's text nothing when ``item_trust`` is 0)."""
         users = np.asarray([user], dtype=np.int64)
         hist = self.user_history(users, history)
         picked = np.atleast_1d(np.asarray(items, dtype=np.int64))
@@ -390,13 +392,27 @@ class Hybrid(HybridComponents, TextItemsMixin, Recommender):
         comps = {k: v[0][picked] for k, v in parts.arrays.items()}
         comps.update({k: d.at(self.item_embeddings_, picked)[0]
                       for k, d in parts.directions.items()})
-        labels = {"collaborative": "shoppers like you bought it",
+        alpha, beta = self._trust(hist)
+        slope = self._blend(parts, hist).slope[0][picked]  # β (1 − α) / sd(content)
+        weights = {"collaborative": float(beta[0, 0]) * alpha[picked],
+                   "prior": np.full(len(picked), 1.0 - float(beta[0, 0])),
+                   **{k: slope * w for k, w in self._weights().items()}}
+        labels = {"collaborative": self.reason_with_history,
                   "lexical": "matches words of items you bought",
                   "semantic": "similar to items you bought",
                   "transfer": "new arrival like items you bought",
-                  "prior": "popular with shoppers like you"}
+                  "prior": self.reason_without_history}
+        usable = [k for k in labels if k in comps and (hist.nnz or k == "prior")]
         out = []
-        usable = [k for k in labels if hist.nnz or k == "prior"]
-        for pos in range(len(picked)):
-            out.append(labels[max(usable, key=lambda k: comps[k][pos])])
+        for pos in range(len(picked)):  # only signals that weigh anything for this item
+            weighed = [k for k in usable if weights[k][pos] > 0] or usable
+            best = max(weighed, key=lambda k: weights[k][pos] * comps[k][pos])
+            out.append(labels[best])
         return out
+
+    def anchors(self, user: int, items: Any, history: Any = None) -> np.ndarray:
+        """The shopper's own product that adds most to each item's collaborative score
+        (``-1`` where none does)."""
+        hist = self.user_history(np.asarray([user], dtype=np.int64), history)
+        n_cf = self.cf_model_.n_items_  # products added from text have no neighbours yet
+        return self.cf_model_.anchors(user, items, sp.csr_matrix(hist[:, :n_cf]))

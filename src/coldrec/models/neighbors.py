@@ -4,7 +4,7 @@ forms)."""
 from __future__ import annotations
 
 import warnings
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,30 @@ class ItemKNN(Recommender):
                attributes: pd.DataFrame | None) -> np.ndarray:
         hist = binarized(history) if self.binary else history
         return np.asarray((hist @ self.similarity_).todense(), dtype=np.float32)
+
+    def anchors(self, user: int, items: Any, history: Any = None) -> np.ndarray:
+        hist = self.user_history(np.asarray([user], dtype=np.int64), history)
+        return largest_term(hist, self.similarity_, items)
+
+
+def largest_term(history: sp.csr_matrix, weights: Any, items: Any) -> np.ndarray:
+    """Per item: the history item ``i`` with the largest ``h_i · W[i, item]`` (> 0), else
+    -1 (items the item-to-item matrix ``W`` does not cover included)."""
+    picked = np.atleast_1d(np.asarray(items, dtype=np.int64))
+    hist = sp.csr_matrix(history)[0]
+    mask = hist.indices < weights.shape[0]
+    own, values = hist.indices[mask], hist.data[mask]
+    out = np.full(len(picked), -1, dtype=np.int64)
+    inside = (picked >= 0) & (picked < weights.shape[1])
+    if not len(own) or not inside.any():
+        return out
+    block = weights[own][:, picked[inside]]
+    block = block.toarray() if sp.issparse(block) else np.asarray(block)
+    terms = block * values[:, None]
+    best = terms.argmax(axis=0)
+    found = terms[best, np.arange(terms.shape[1])] > 0
+    out[np.flatnonzero(inside)[found]] = own[best[found]]
+    return out
 
 
 def check_dense(n_items: int, max_items: int, model: str) -> None:
@@ -151,6 +175,10 @@ class EASE(Recommender):
         hist = binarized(history) if self.binary else history
         return np.asarray(hist @ self.weights_, dtype=np.float32)
 
+    def anchors(self, user: int, items: Any, history: Any = None) -> np.ndarray:
+        hist = self.user_history(np.asarray([user], dtype=np.int64), history)
+        return largest_term(hist, self.weights_, items)
+
 
 class DLAE(Recommender):
     """Dropout linear autoencoder (Steck 2020, "Autoencoders that don't overfit towards the
@@ -203,6 +231,10 @@ class DLAE(Recommender):
             rows = np.repeat(np.arange(hist.shape[0]), np.diff(hist.indptr))
             scores[rows, hist.indices] -= hist.data * np.diag(self.weights_)[hist.indices]
         return scores
+
+    def anchors(self, user: int, items: Any, history: Any = None) -> np.ndarray:
+        hist = self.user_history(np.asarray([user], dtype=np.int64), history)
+        return largest_term(hist, self.weights_, items)
 
 
 class UserKNN(Recommender):

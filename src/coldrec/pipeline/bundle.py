@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from coldrec.data.builtin import rules_of
 from coldrec.data.dataset import Dataset, sort_pairs
+from coldrec.data.rules import CatalogueRules
 from coldrec.data.vocab import Vocabulary
 from coldrec.errors import DataError
 from coldrec.models.base import Recommender
@@ -39,7 +41,7 @@ def save_model(model: Recommender, data: Dataset, folder: str | Path) -> Path:
     np.savez_compressed(out / VOCAB_FILE, users=data.users.to_array(),
                         items=data.items.to_array())
     tables = {"name": data.name, "catalog": _frame_json(data.catalog),
-              "users": _frame_json(data.user_attributes)}
+              "users": _frame_json(data.user_attributes), "rules": data.rules.to_json()}
     (out / TABLES_FILE).write_text(json.dumps(tables))
     return out
 
@@ -70,7 +72,9 @@ def load_model(folder: str | Path) -> tuple[Recommender, Dataset]:
                           "count": np.ones(stored.nnz, dtype=np.int32)})
     data = Dataset(name=str(tables.get("name", path.name)), users=users, items=items,
                    pairs=sort_pairs(pairs), catalog=_frame(tables.get("catalog"), "item"),
-                   user_attributes=_frame(tables.get("users"), "user"))
+                   user_attributes=_frame(tables.get("users"), "user"),
+                   rules=rules_of(str(tables.get("name"))) if "rules" not in tables else
+                   CatalogueRules.from_mapping(tables["rules"], f"{path / TABLES_FILE} rules"))
     return model, data
 
 

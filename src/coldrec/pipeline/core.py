@@ -19,6 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from coldrec.data.dataset import Dataset
+from coldrec.data.rules import NO_RULES, CatalogueRules
 from coldrec.errors import ConfigError
 from coldrec.models.ann import VectorIndex
 from coldrec.models.base import Recommender
@@ -48,7 +49,11 @@ class ListRequest:
     stored items; ``candidates`` is a shelf; ``exclude`` an extra CSR of items to leave
     out; ``filters`` the business rules; ``rerank`` the re-ranker; ``query`` asks for a
     text search instead of recommendations; ``explain`` asks for a reason per item, and
-    ``label`` replaces the model's reasons (a shelf's own, e.g. "new arrival").
+    ``label`` replaces the model's reasons (a shelf's own, e.g. "new arrival");
+    ``shop_rules`` applies what the shop shows: the catalogue's rules
+    (:mod:`coldrec.data.rules`) and one slot per displayed title (the best-scored of
+    products a shopper cannot tell apart). The CLI and the service ask for them;
+    evaluation protocols do not.
     """
 
     users: Any
@@ -63,6 +68,7 @@ class ListRequest:
     rerank: Reranker | None = None
     explain: bool = False
     label: str | None = None
+    shop_rules: bool = False
 
     def shopper(self, row: int) -> tuple[sp.csr_matrix | None, pd.DataFrame | None]:
         """The history row and attribute row of the ``row``-th shopper (None: not given)."""
@@ -113,8 +119,11 @@ class Pipeline:
     def __init__(self, model: Recommender, *, item_counts: np.ndarray,
                  catalog: pd.DataFrame | None = None, known: sp.csr_matrix | None = None,
                  item_vectors: VectorSource = None, index: VectorIndex | None = None,
-                 tie_rank: np.ndarray | None = None) -> None:
+                 tie_rank: np.ndarray | None = None, rules: CatalogueRules = NO_RULES) -> None:
         self.model = model
+        self.rules = rules
+        self._allowed: np.ndarray | None = None
+        self._titles: np.ndarray | None = None
         self.item_counts = np.asarray(item_counts, dtype=np.float64)
         self.catalog = catalog
         self.known = known
@@ -132,7 +141,8 @@ class Pipeline:
         vectors = item_vectors if item_vectors is not None else \
             catalogue_vectors(model, data, encoder)
         return cls(model, item_counts=data.item_counts, catalog=data.catalog,
-                   known=data.binary_matrix, item_vectors=vectors, tie_rank=tie_rank)
+                   known=data.binary_matrix, item_vectors=vectors, tie_rank=tie_rank,
+                   rules=data.rules)
 
     # -- context -----------------------------------------------------------------------------
     def unit_vectors(self) -> np.ndarray | None:
@@ -188,11 +198,14 @@ class Pipeline:
                               "model (hybrid, content-knn) or give the catalogue's vectors")
         context = self.context(known, vectors=needs_vectors)
         candidates = self._candidates(request, context)
-        depth = request.k * DEPTH_FACTOR if rerank is not None else request.k
+        deeper = rerank is not None or request.shop_rules
+        depth = request.k * DEPTH_FACTOR if deeper else request.k
         if request.query is not None:
             ids, scores = self._search(request, users, depth, candidates)
         else:
             ids, scores = self._retrieve(request, users, depth, candidates)
+        if request.shop_rules:
+            ids, scores = self.one_per_title(ids, scores)
         if rerank is not None:
             ids, scores = rerank.rerank(ids, scores, request.k, context)
         else:
@@ -202,10 +215,57 @@ class Pipeline:
             lists.reasons = self._reasons(request, users, ids)
         return lists
 
+    def allowed_items(self) -> np.ndarray | None:
+        """The products the catalogue's rules let the shop show (None: every one)."""
+        if not self.rules.active:
+            return None
+        if self._allowed is None:
+            self._allowed = np.flatnonzero(self.rules.allowed(self.catalog,
+                                                              len(self.item_counts)))
+        return self._allowed
+
+    def one_per_title(self, ids: np.ndarray, scores: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Each row with later products of an already listed displayed title left out
+        (the rest move up; ``-1`` fill the end)."""
+        titles = self._display_titles()
+        out_ids, out_scores = np.full_like(ids, -1), np.full_like(scores, -np.inf)
+        for r in range(len(ids)):
+            seen: set[str] = set()
+            at = 0
+            for item, score in zip(ids[r], scores[r], strict=True):
+                if item < 0:
+                    continue
+                key = titles[item] if item < len(titles) else f"#{item}"
+                if key in seen:
+                    continue
+                seen.add(key)
+                out_ids[r, at], out_scores[r, at] = item, score
+                at += 1
+        return out_ids, out_scores
+
+    def _display_titles(self) -> np.ndarray:
+        """What a shopper reads of each product, normalised (its index when untitled)."""
+        n = len(self.item_counts)
+        if self._titles is None or len(self._titles) != n:
+            names = np.asarray([f"#{i}" for i in range(n)], dtype=object)
+            if self.catalog is not None and "title" in self.catalog.columns:
+                col = self.catalog["title"].reindex(range(n)).astype("string")
+                clean = col.str.lower().str.split().str.join(" ").fillna("")
+                has = (clean.str.len() > 0).to_numpy(dtype=bool)
+                names[has] = clean.to_numpy(dtype=object)[has]
+            self._titles = names
+        return self._titles
+
     def _candidates(self, request: ListRequest, context: RerankContext) -> np.ndarray | None:
-        """The request's shelf narrowed by the business rules (None: every item)."""
+        """The request's shelf narrowed by the catalogue's rules (when the request applies
+        the shop's) and the business rules (None: every item)."""
         candidates = None if request.candidates is None else \
             np.asarray(request.candidates, dtype=np.int64)
+        allowed = self.allowed_items() if request.shop_rules else None
+        if allowed is not None:
+            candidates = allowed if candidates is None else \
+                np.intersect1d(candidates, allowed)
         rule = request.filters
         if rule is not None and rule.active:
             allowed = np.flatnonzero(rule.allowed(context))
@@ -274,9 +334,20 @@ class Pipeline:
                 out.append([label] * len(row))
                 continue
             history, attrs = request.shopper(r)
-            out.append(self.model.explain(int(user), row, history=history, attributes=attrs)
-                       if len(row) else [])
+            out.append(self._explained(int(user), row, history, attrs) if len(row) else [])
         return out
+
+    def _explained(self, user: int, row: np.ndarray, history: sp.csr_matrix | None,
+                   attributes: pd.DataFrame | None) -> list[str]:
+        """The model's reasons, a collaborative one naming the shopper's own product most
+        responsible for the item where the model can say ("because you bought …")."""
+        reasons = self.model.explain(user, row, history=history, attributes=attributes)
+        collaborative = self.model.reason_with_history
+        if collaborative not in reasons:
+            return reasons
+        anchors = self.model.anchors(user, row, history=history)
+        return [f"because you bought {self.title(int(a))}" if why == collaborative and a >= 0
+                else why for why, a in zip(reasons, anchors, strict=True)]
 
     # -- products like a product -------------------------------------------------------------
     def similar(self, item: int, k: int = 10, *, filters: BusinessFilter | None = None,
@@ -287,9 +358,18 @@ class Pipeline:
         if k < 1:
             raise ConfigError(f"k must be at least 1, not {k}")
         active = filters is not None and filters.active
-        found = self.model.similar_items(item, k * DEPTH_FACTOR if active else k)
+        found = self.model.similar_items(item, k * DEPTH_FACTOR)
         ids, scores = found.ids[None, :], found.scores[None, :].astype(np.float64)
         together = dict(zip(found.ids.tolist(), found.bought_together.tolist(), strict=True))
+        # what the shop shows: its rules, and neither the product again under another id
+        # nor two products a shopper cannot tell apart
+        allowed = self.allowed_items()
+        if allowed is not None:
+            ids, scores = np.where(np.isin(ids, allowed), ids, -1), \
+                np.where(np.isin(ids, allowed), scores, -np.inf)
+        ids, scores = self.one_per_title(np.concatenate([[[item]], ids], axis=1),
+                                         np.concatenate([[[np.inf]], scores], axis=1))
+        ids, scores = ids[:, 1:], scores[:, 1:]
         if active:
             assert filters is not None
             ids, scores = filters.rerank(ids, scores, k, self.context(None))

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from coldrec.data.builtin import load
+from coldrec.data.builtin import load, rules_of
 from coldrec.data.dataset import Dataset
 from coldrec.data.ids import id_problem
+from coldrec.data.rules import NO_RULES
 from coldrec.errors import DataError
 from coldrec.experiments.design import Experiment, Variant
 from coldrec.models.base import Recommender
@@ -160,6 +161,7 @@ class RecommenderService(StoreSync):
         self.exposure: Counter[str] = Counter()  # times each product was recommended
         self.cache = AnswerCache(cache_users, cache_ttl_s)
         self.skipped_rows = 0  # stored rows the last fit could not use
+        self.rules = NO_RULES  # what the shop shows: the dataset's catalogue rules
 
     # -- start-up and retraining ----------------------------------------------------------
     @classmethod
@@ -171,6 +173,7 @@ class RecommenderService(StoreSync):
         answers with the newest published model instead. ``options`` go to the
         constructor (``experiment``, ``new_arrivals``, ``model_dir``, ...)."""
         service = cls(store, model_name, model_params, **options)
+        service.rules = rules_of(data_name)
         if service.follows:
             if not service.adopt_published():
                 raise DataError("no published model in the store yet: start a trainer "
@@ -196,13 +199,14 @@ class RecommenderService(StoreSync):
                      seed_events: bool = True, **options: Any) -> RecommenderService:
         """Seed ``store`` (assumed empty) with ``data`` and train on ``data``."""
         service = cls(store, model_name, model_params, **options)
+        service.rules = data.rules
         store.seed(data, with_events=seed_events)
         service._install(service.models.build_all(data), store.marks())
         return service
 
     def _dataset_from_store(self, through: int | None = None) -> Dataset:
         data, self.skipped_rows = dataset_from_store(self.store, through)
-        return data
+        return replace(data, rules=self.rules)
 
     @property
     def model_name(self) -> str:
@@ -340,7 +344,7 @@ class RecommenderService(StoreSync):
             request = ListRequest(
                 rows, k=first.k, history=history, attributes=attributes, query=first.query,
                 filters=None if first.filters is None else first.filters.rule(),
-                rerank=reranker, explain=True,
+                rerank=reranker, explain=True, shop_rules=True,
                 candidates=catalogue.newest(live, self.new_arrivals)
                 if first.new_arrivals else None,
                 label="new arrival" if first.new_arrivals else None)

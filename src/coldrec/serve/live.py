@@ -90,7 +90,7 @@ class LiveModel:
             self._pipeline = Pipeline(self.model, item_counts=self.item_counts,
                                       catalog=self.catalog, known=self.data.binary_matrix,
                                       item_vectors=catalogue_vectors(self.model, self.data),
-                                      index=self.index)
+                                      index=self.index, rules=self.data.rules)
         return self._pipeline
 
     def add_item(self, item_id: str, fields: Mapping[str, Any]) -> bool:
