@@ -39,6 +39,7 @@ score-time parameters chosen on validation by the protocol runner.
 
 from __future__ import annotations
 
+import threading
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -51,7 +52,7 @@ from coldrec.models.attributes import AttributeEncoder
 from coldrec.models.base import Recommender
 from coldrec.models.blend import Blend, top_scores
 from coldrec.models.content import TextItemsMixin
-from coldrec.models.hybrid_parts import FEW_USERS, HybridComponents, Parts
+from coldrec.models.hybrid_parts import FEW_USERS, HybridComponents, Parts, _parts_key
 from coldrec.models.neighbors import DLAE, EASE, ItemKNN
 from coldrec.models.ranking import ZDirection, zscore
 
@@ -378,6 +379,11 @@ class Hybrid(HybridComponents, TextItemsMixin, Recommender):
             usable[np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)), rows.indices] = \
                 False
         blend = self._blend(self._parts(users, history, attributes), history)
+        # the reasons of these lists read each item's weight in the blend: keep the slopes
+        recent = self.__dict__.setdefault("_last", threading.local())
+        recent.slopes = {_parts_key(users[r:r + 1], history[r], None if attributes is None
+                                    else attributes.iloc[[r]], self.n_items_): blend.slope[r]
+                         for r in range(len(users))}
         return top_scores(blend, self._side(), usable, k).astype(np.float32)
 
     def explain(self, user: int, items: Any, history: Any = None,
@@ -393,7 +399,11 @@ class Hybrid(HybridComponents, TextItemsMixin, Recommender):
         comps.update({k: d.at(self.item_embeddings_, picked)[0]
                       for k, d in parts.directions.items()})
         alpha, beta = self._trust(hist)
-        slope = self._blend(parts, hist).slope[0][picked]  # β (1 − α) / sd(content)
+        key = _parts_key(users, hist, attributes, self.n_items_)
+        slope = getattr(self.__dict__.get("_last"), "slopes", {}).get(key)
+        if slope is None:  # not the list just ranked in this thread: blend again
+            slope = self._blend(parts, hist).slope[0]
+        slope = slope[picked]  # β (1 − α) / sd(content)
         weights = {"collaborative": float(beta[0, 0]) * alpha[picked],
                    "prior": np.full(len(picked), 1.0 - float(beta[0, 0])),
                    **{k: slope * w for k, w in self._weights().items()}}

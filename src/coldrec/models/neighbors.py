@@ -67,7 +67,23 @@ class ItemKNN(Recommender):
 
     def anchors(self, user: int, items: Any, history: Any = None) -> np.ndarray:
         hist = self.user_history(np.asarray([user], dtype=np.int64), history)
-        return largest_term(hist, self.similarity_, items)
+        cached = self.__dict__.get("_similarity_t")
+        if cached is None or cached[0] is not self.similarity_:
+            cached = self.__dict__["_similarity_t"] = (self.similarity_,
+                                                       sp.csr_matrix(self.similarity_.T))
+        picked = np.atleast_1d(np.asarray(items, dtype=np.int64))
+        out = np.full(len(picked), -1, dtype=np.int64)
+        weight = np.zeros(self.n_items_, dtype=np.float32)
+        weight[hist.indices] = hist.data
+        columns = cached[1]
+        for pos, item in enumerate(picked):  # column j of S: the items that lead to j
+            if not 0 <= item < columns.shape[0]:
+                continue
+            row = slice(columns.indptr[item], columns.indptr[item + 1])
+            terms = weight[columns.indices[row]] * columns.data[row]
+            if len(terms) and terms.max() > 0:
+                out[pos] = columns.indices[row][int(terms.argmax())]
+        return out
 
 
 def largest_term(history: sp.csr_matrix, weights: Any, items: Any) -> np.ndarray:

@@ -124,6 +124,7 @@ class Pipeline:
         self.rules = rules
         self._allowed: np.ndarray | None = None
         self._titles: np.ndarray | None = None
+        self._names: list[Any] | None = None
         self.item_counts = np.asarray(item_counts, dtype=np.float64)
         self.catalog = catalog
         self.known = known
@@ -224,6 +225,15 @@ class Pipeline:
                                                               len(self.item_counts)))
         return self._allowed
 
+    def banned_items(self) -> np.ndarray | None:
+        """The products the catalogue's rules keep off the shop (None: no rules)."""
+        allowed = self.allowed_items()
+        if allowed is None:
+            return None
+        keep = np.zeros(len(self.item_counts), dtype=bool)
+        keep[allowed] = True
+        return np.flatnonzero(~keep)
+
     def one_per_title(self, ids: np.ndarray, scores: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
         """Each row with later products of an already listed displayed title left out
@@ -263,7 +273,7 @@ class Pipeline:
         candidates = None if request.candidates is None else \
             np.asarray(request.candidates, dtype=np.int64)
         allowed = self.allowed_items() if request.shop_rules else None
-        if allowed is not None:
+        if allowed is not None and (candidates is not None or request.query is not None):
             candidates = allowed if candidates is None else \
                 np.intersect1d(candidates, allowed)
         rule = request.filters
@@ -277,13 +287,30 @@ class Pipeline:
                   candidates: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """The model's best ``depth`` candidates per shopper (through the ANN index for a
         factor model on a whole catalogue)."""
+        banned = self.banned_items() if request.shop_rules and candidates is None else None
         if self.index is not None and candidates is None and request.exclude is None \
                 and isinstance(self.model, RetrievalVectors):
             history = self.model.user_history(users, request.history)
-            return self._ann(users, history, depth, request.exclude_seen)
+            ids, scores = self._ann(users, history, depth + len(banned if banned is not None
+                                                                 else ()),
+                                    request.exclude_seen)
+            if banned is not None and len(banned):
+                off = np.isin(ids, banned)
+                ids, scores = np.where(off, -1, ids), np.where(off, -np.inf, scores)
+                order = np.argsort(ids < 0, axis=1, kind="stable")  # filled slots first
+                ids = np.take_along_axis(ids, order, axis=1)
+                scores = np.take_along_axis(scores, order, axis=1)
+            return ids[:, :depth], scores[:, :depth]
+        exclude = request.exclude
+        if banned is not None and len(banned):  # few: left out, not a shelf of the rest
+            rows = sp.csr_matrix((np.ones(len(users) * len(banned), dtype=np.float32),
+                                  np.tile(banned, len(users)),
+                                  np.arange(len(users) + 1) * len(banned)),
+                                 shape=(len(users), len(self.item_counts)))
+            exclude = rows if exclude is None else sp.csr_matrix(exclude + rows)
         return self.model.recommend(users, k=depth, exclude_seen=request.exclude_seen,
                                     candidates=candidates, history=request.history,
-                                    attributes=request.attributes, exclude=request.exclude,
+                                    attributes=request.attributes, exclude=exclude,
                                     tie_rank=self.tie_rank)
 
     def _ann(self, users: np.ndarray, history: sp.csr_matrix, k: int, exclude_seen: bool
@@ -381,8 +408,11 @@ class Pipeline:
 
     def title(self, item: int) -> str:
         """The product's catalogue title (its index when it has none)."""
-        if self.catalog is not None and "title" in self.catalog.columns:
-            value = self.catalog["title"].get(item)
-            if isinstance(value, str) and value:
-                return value
-        return f"item {item}"
+        n = len(self.item_counts)
+        if self._names is None or len(self._names) != n:
+            names = [None] * n
+            if self.catalog is not None and "title" in self.catalog.columns:
+                names = self.catalog["title"].reindex(range(n)).tolist()
+            self._names = names
+        value = self._names[item] if 0 <= item < n else None
+        return value if isinstance(value, str) and value else f"item {item}"
