@@ -17,7 +17,8 @@ IMG = ROOT / "docs" / "img"
 #: the page each generated section lives on, by the section name's prefix
 PAGES = (("protocols-", "protocols"), ("eval-speed", "protocols"), ("coldstart-", "coldstart"),
          ("collab-", "collaborative"), ("recbole-", "collaborative"),
-         ("longtail-", "longtail"), ("serve-", "serving"), ("experiments-", "experiments"))
+         ("longtail-", "longtail"), ("serve-", "serving"), ("experiments-", "experiments"),
+         ("shop-", "shop"))
 
 HEADER = """# Benchmarks
 

@@ -199,14 +199,22 @@ class Pipeline:
                               "model (hybrid, content-knn) or give the catalogue's vectors")
         context = self.context(known, vectors=needs_vectors)
         candidates = self._candidates(request, context)
-        deeper = rerank is not None or request.shop_rules
-        depth = request.k * DEPTH_FACTOR if deeper else request.k
-        if request.query is not None:
-            ids, scores = self._search(request, users, depth, candidates)
-        else:
-            ids, scores = self._retrieve(request, users, depth, candidates)
-        if request.shop_rules:
-            ids, scores = self.one_per_title(ids, scores)
+        # re-ranking looks deep; one slot per title needs a few spare candidates, and goes
+        # deep only when repeated titles leave a list short
+        depths = [request.k * DEPTH_FACTOR] if rerank is not None else \
+            [request.k * 3, request.k * DEPTH_FACTOR] if request.shop_rules else [request.k]
+        for depth in depths:
+            if request.query is not None:
+                ids, scores = self._search(request, users, depth, candidates)
+            else:
+                ids, scores = self._retrieve(request, users, depth, candidates)
+            if request.shop_rules:
+                complete = (ids >= 0).sum(axis=1)
+                ids, scores = self.one_per_title(ids, scores)
+                short = ((ids >= 0).sum(axis=1) < request.k) & (complete == depth)
+                if short.any():
+                    continue
+            break
         if rerank is not None:
             ids, scores = rerank.rerank(ids, scores, request.k, context)
         else:

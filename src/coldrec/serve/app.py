@@ -10,6 +10,7 @@ empty store from the configured dataset, then training the configured model or l
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -78,6 +79,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if app.state.service is None:
         app.state.service = start_service(settings)
+        # the models, vocabularies and catalogue live as long as the process: keep the
+        # collector from walking them (a full collection over them stalls every answer)
+        gc.collect()
+        gc.freeze()
     # answers run side by side, one per core: each with one BLAS thread (several callers
     # of a multi-threaded BLAS at once thrash the cores)
     blas = threadpool_limits(limits=1, user_api="blas")

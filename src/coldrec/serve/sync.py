@@ -5,6 +5,7 @@ the store's change log (products, erasures) to their live models."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import shutil
@@ -158,6 +159,8 @@ class StoreSync:
             self.applied = marks[1]
             self.cache.invalidate(everyone=True)
             self._apply_changes()
+        gc.collect()  # the replaced models go now; the new ones stay out of the collector's
+        gc.freeze()   # walks (see the app's start-up)
 
     def _apply_changes(self, pending: Sequence[tuple[int, str, str]] | None = None) -> bool:
         """Apply logged changes after :attr:`applied` to every live model (the caller holds
