@@ -80,7 +80,7 @@ class LiveModel:
                    item_counts=np.asarray(data.item_counts, dtype=np.float64),
                    arrival=arrival, index=index)
         if data.n_users:  # what a model builds on first use, built now: not on a shopper's time
-            live.pipeline().run(ListRequest([0], k=10, explain=True))
+            live.pipeline().run(ListRequest([0], k=10, explain=True, shop_rules=True))
         return live
 
     def pipeline(self) -> Pipeline:
