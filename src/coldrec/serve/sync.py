@@ -127,15 +127,17 @@ class StoreSync:
     # -- what other processes wrote ---------------------------------------------------------
     def sync(self) -> bool:
         """Apply what the store holds that the live models do not: a newer published
-        model (followers) and the change log; returns whether a shopper was erased."""
-        if self.follows:
-            self.adopt_published()
+        model (followers) and the change log; returns whether a shopper was erased. The
+        log first: an erasure must not wait behind loading a model."""
+        erased = False
         with self._sync_lock:
             pending = self.store.changes_since(self.applied)
-            if not pending:
-                return False
-            with self._models_lock.write(), self._lock:
-                return self._apply_changes(pending)
+            if pending:
+                with self._models_lock.write(), self._lock:
+                    erased = self._apply_changes(pending)
+        if self.follows:
+            self.adopt_published()
+        return erased
 
     def adopt_published(self) -> bool:
         """Swap to the newest published model version if it is newer; returns whether
