@@ -274,8 +274,9 @@ def write_load(args: argparse.Namespace, rows: list[dict[str, Any]], startup: fl
         f"### Service under load — {args.data}, model `{args.model}` with its defaults\n",
         f"Open loop, {seconds:.0f} s per phase, latency from each request's scheduled time "
         "(percentiles over the requests answered within 10 s; the rest are time-outs); "
-        "every read a different household; one single-process uvicorn worker and the load "
-        f"generator on the same 2 cores. Start-up (seed the store, train, load): "
+        f"every read a different household; `coldrec serve --workers {args.workers}` (a "
+        "trainer process and the workers) and the load generator on the same 2 cores. "
+        f"Start-up (seed the store, train, publish, every worker up): "
         f"{startup:.0f} s.\n",
         markdown_table(rows) + "\n",
         "Targets (issue 29): cache off, 200/s, p99 < 50 ms and no errors; mixed at 300/s, "
