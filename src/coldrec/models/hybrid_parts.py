@@ -7,6 +7,7 @@ and per request (:class:`HybridComponents`, mixed into :class:`~coldrec.models.h
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -72,8 +73,7 @@ class HybridComponents:
     n_items_: int
     n_users_: int
 
-    def _text_kernel(self, n_fit: int) -> np.ndarray:
-        raise NotImplementedError
+    _text_kernel: Callable[[int], np.ndarray]  # the model's item × item text kernel
 
     def _prior(self, users: np.ndarray, attributes: pd.DataFrame | None,
                history: sp.csr_matrix) -> np.ndarray:

@@ -12,7 +12,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,8 +91,7 @@ class StoreSync:
     def live(self) -> LiveModel:
         return self.models.live
 
-    def _dataset_from_store(self, through: int | None = None) -> Dataset:
-        raise NotImplementedError
+    _dataset_from_store: Callable[[int | None], Dataset]  # the service reads the store
 
     def _install(self, lives: dict[str, LiveModel], marks: tuple[int, int], *,
                  retrained: bool = False) -> None:
